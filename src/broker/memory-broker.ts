@@ -1,0 +1,268 @@
+/**
+ * The in-memory broker: topics, history, subscriptions and the fan-out path.
+ *
+ * Fan-out: a publish serializes its event frame once, appends it to the
+ * topic's history, and offers the same frame object to each subscription's
+ * bounded queue. Connections with something queued are flushed once per
+ * event-loop turn (setImmediate), inside `cork`, so a burst of publishes costs
+ * one write per connection, not one per message. A connection whose sink is
+ * backed up is skipped until the transport reports drain (or the stall poll
+ * sees its buffer go down); meanwhile its queues fill and drop their oldest.
+ */
+import { CloseCode, CloseReason, ErrorCode, HeraldError } from '../errors'
+import type { Message } from '../protocol/frames'
+import { ackFrame, errorFrame, eventFrame, infoFrame, now } from '../protocol/server-frames'
+import type { Broker, BrokerHealth, PublishResult, Session, Sink, SubscribeRequest, TopicStats, TopicSummary } from './broker'
+import { ClientConnection, type OutboundFrame } from './connection'
+import { Subscription } from './subscription'
+import { Topic } from './topic'
+
+export interface MemoryBrokerOptions {
+  queueSize: number
+  historySize: number
+  slowConsumerPolicy: 'drop_oldest' | 'disconnect'
+  /** Bytes a sink may buffer before its messages wait in the broker's queues. */
+  socketHighWaterBytes: number
+  /** How often stalled sinks are re-checked in case a drain event is missed (ms). Default 50. */
+  stallPollMs?: number
+}
+
+export class MemoryBroker implements Broker {
+  private readonly topics = new Map<string, Topic>()
+  private readonly connections = new Set<ClientConnection>()
+  private nextConnectionId = 1
+  /** Broker-wide order of every frame queued; see ClientConnection. */
+  private serial = 0
+  private dirty: ClientConnection[] = []
+  private flushQueued = false
+  private readonly stalled = new Set<ClientConnection>()
+  private stallPoll: ReturnType<typeof setInterval> | undefined
+  private closing = false
+
+  constructor(private readonly options: MemoryBrokerOptions) {}
+
+  /** A connection whose sink is backed up and holds more unsent replies than this is closed as a slow consumer. */
+  private get maxPendingReplies(): number {
+    return this.options.queueSize + this.options.historySize
+  }
+
+  connect(sink: Sink): Session {
+    const connection = new ClientConnection(this.nextConnectionId++, sink, this.options.socketHighWaterBytes)
+    this.connections.add(connection)
+    return connection
+  }
+
+  disconnect(session: Session): void {
+    const connection = this.own(session)
+    if (connection.closed) return
+    connection.closed = true
+    for (const sub of connection.subscriptions.values()) sub.topic.subscribers.delete(sub)
+    connection.subscriptions.clear()
+    this.connections.delete(connection)
+    this.unstall(connection)
+  }
+
+  drained(session: Session): void {
+    const connection = this.own(session)
+    if (!connection.stalled) return
+    this.unstall(connection)
+    this.flushConnection(connection)
+  }
+
+  createTopic(name: string): void {
+    this.assertOpen()
+    if (this.topics.has(name)) throw new HeraldError(ErrorCode.TOPIC_EXISTS, `Topic '${name}' already exists`)
+    this.topics.set(name, new Topic(name, this.options.historySize))
+  }
+
+  deleteTopic(name: string): void {
+    const topic = this.topic(name)
+    this.topics.delete(name)
+    const notice = this.frame(infoFrame('topic_deleted', name))
+    for (const sub of topic.subscribers) {
+      sub.connection.retire(sub)
+      sub.connection.pushControl(notice)
+      this.schedule(sub.connection)
+    }
+    topic.subscribers.clear()
+    topic.history.clear()
+  }
+
+  listTopics(): TopicSummary[] {
+    return [...this.topics.values()].map((t) => ({ name: t.name, subscribers: t.subscribers.size }))
+  }
+
+  subscribe(session: Session, request: SubscribeRequest): void {
+    const connection = this.own(session)
+    this.assertOpen()
+    const topic = this.topic(request.topic)
+    const existing = connection.subscriptions.get(topic.name)
+    if (existing) existing.clientId = request.clientId
+    else {
+      const sub = new Subscription(connection, topic, request.clientId, this.options.queueSize)
+      connection.subscriptions.set(topic.name, sub)
+      topic.subscribers.add(sub)
+    }
+    this.queueReply(connection, this.frame(ackFrame(request.requestId, topic.name)))
+    if (request.lastN > 0) for (const past of topic.history.last(request.lastN)) connection.pushControl(past)
+    this.schedule(connection)
+  }
+
+  unsubscribe(session: Session, topicName: string): void {
+    const connection = this.own(session)
+    const topic = this.topic(topicName)
+    const sub = connection.subscriptions.get(topicName)
+    if (!sub) return
+    connection.retire(sub)
+    topic.subscribers.delete(sub)
+  }
+
+  publish(topicName: string, message: Message): PublishResult {
+    this.assertOpen()
+    const topic = this.topic(topicName)
+    const seq = ++topic.seq
+    const ts = now()
+    const frame = this.frame(eventFrame(topic.name, seq, message, ts))
+    topic.history.push(frame)
+    topic.bytes += frame.bytes
+    topic.lastPublish = ts
+    const evict = this.options.slowConsumerPolicy === 'disconnect'
+    for (const sub of topic.subscribers) {
+      if (sub.offer(frame)) {
+        topic.dropped++
+        if (evict) {
+          this.evictSlow(sub.connection, `queue overflow on topic '${topic.name}' (queue size ${this.options.queueSize}): disconnecting`)
+          continue
+        }
+      }
+      this.schedule(sub.connection)
+    }
+    return { seq }
+  }
+
+  reply(session: Session, text: string): void {
+    const connection = this.own(session)
+    if (connection.closed) return
+    this.queueReply(connection, this.frame(text))
+    this.schedule(connection)
+  }
+
+  health(): BrokerHealth {
+    let subscribers = 0
+    for (const topic of this.topics.values()) subscribers += topic.subscribers.size
+    return { topics: this.topics.size, subscribers, connections: this.connections.size }
+  }
+
+  stats(): Record<string, TopicStats> {
+    const out: Record<string, TopicStats> = {}
+    for (const t of this.topics.values())
+      out[t.name] = { messages: t.seq, subscribers: t.subscribers.size, dropped: t.dropped, bytes: t.bytes, history: t.history.size, last_publish: t.lastPublish }
+    return out
+  }
+
+  idle(): boolean {
+    for (const c of this.connections) if (c.hasPending() || c.sink.bufferedAmount() > 0) return false
+    return true
+  }
+
+  /** Shutdown, step 1: from now on subscribe, publish and createTopic fail with UNAVAILABLE. */
+  beginShutdown(): void {
+    this.closing = true
+  }
+
+  /** Sends `text` to every connection at once, ahead of what is queued (shutdown notice). */
+  notifyAll(text: string): void {
+    for (const c of this.connections) c.sink.send(text)
+  }
+
+  /** Closes every connection with `code` and releases it. */
+  closeAll(code: number, reason: string): void {
+    for (const c of [...this.connections]) {
+      c.sink.close(code, reason)
+      this.disconnect(c)
+    }
+    clearInterval(this.stallPoll)
+    this.stallPoll = undefined
+  }
+
+  private frame(text: string): OutboundFrame {
+    return { text, bytes: Buffer.byteLength(text), serial: ++this.serial }
+  }
+
+  private queueReply(connection: ClientConnection, frame: OutboundFrame): void {
+    connection.pushControl(frame)
+    if (connection.stalled && connection.pendingReplies() > this.maxPendingReplies)
+      this.evictSlow(connection, `more than ${this.maxPendingReplies} replies unread: disconnecting`)
+  }
+
+  private evictSlow(connection: ClientConnection, why: string): void {
+    if (connection.closed) return
+    connection.sink.send(errorFrame(undefined, ErrorCode.SLOW_CONSUMER, why))
+    connection.sink.close(CloseCode.SLOW_CONSUMER, CloseReason.SLOW_CONSUMER)
+    this.disconnect(connection)
+  }
+
+  private schedule(connection: ClientConnection): void {
+    if (connection.scheduled || connection.stalled || connection.closed) return
+    connection.scheduled = true
+    this.dirty.push(connection)
+    if (!this.flushQueued) {
+      this.flushQueued = true
+      setImmediate(this.flushDirty)
+    }
+  }
+
+  private readonly flushDirty = (): void => {
+    this.flushQueued = false
+    const batch = this.dirty
+    this.dirty = []
+    for (const connection of batch) {
+      connection.scheduled = false
+      if (!connection.stalled) this.flushConnection(connection)
+    }
+  }
+
+  private flushConnection(connection: ClientConnection): void {
+    connection.flush()
+    if (connection.closed || !connection.hasPending()) return
+    // Bun reports drain only after it had to buffer; if the kernel took everything, try again next turn.
+    if (connection.sink.bufferedAmount() === 0) this.schedule(connection)
+    else this.stall(connection)
+  }
+
+  private stall(connection: ClientConnection): void {
+    connection.stalled = true
+    this.stalled.add(connection)
+    this.stallPoll ??= setInterval(this.pollStalled, this.options.stallPollMs ?? 50)
+  }
+
+  private unstall(connection: ClientConnection): void {
+    connection.stalled = false
+    this.stalled.delete(connection)
+    if (this.stalled.size === 0 && this.stallPoll !== undefined) {
+      clearInterval(this.stallPoll)
+      this.stallPoll = undefined
+    }
+  }
+
+  /** A safety net for a missed drain event: re-flush stalled sinks whose buffer went below the high-water mark. */
+  private readonly pollStalled = (): void => {
+    for (const connection of this.stalled)
+      if (connection.sink.bufferedAmount() < this.options.socketHighWaterBytes) this.drained(connection)
+  }
+
+  private topic(name: string): Topic {
+    const topic = this.topics.get(name)
+    if (!topic) throw new HeraldError(ErrorCode.TOPIC_NOT_FOUND, `Topic '${name}' does not exist`)
+    return topic
+  }
+
+  private own(session: Session): ClientConnection {
+    if (!(session instanceof ClientConnection)) throw new TypeError('session was not created by this broker')
+    return session
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new HeraldError(ErrorCode.UNAVAILABLE, 'server is shutting down')
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * The one typed configuration. Every option is a row of `options`: its
+ * environment variable, its flag, its TypeBox type (with the default and the
+ * doc), and nothing else. Precedence: defaults < environment < flags. The
+ * result is validated once at start-up; `--help` is generated from the rows.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+
+const MiB = 1024 * 1024
+
+export const options = {
+  port: {
+    env: 'PORT',
+    schema: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'TCP port to listen on (0 picks a free port).' }),
+  },
+  host: {
+    env: 'HOST',
+    schema: Type.String({ minLength: 1, default: '0.0.0.0', description: 'Address to bind.' }),
+  },
+  apiKey: {
+    env: 'API_KEY',
+    schema: Type.String({ default: '', description: 'When set, REST (except /health) needs header X-API-Key and /ws needs X-API-Key or ?api_key=. Empty = no auth.' }),
+  },
+  queueSize: {
+    env: 'QUEUE_SIZE',
+    schema: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 100, description: 'Messages each subscription may hold while its socket is backed up; past it the oldest is dropped.' }),
+  },
+  historySize: {
+    env: 'HISTORY_SIZE',
+    schema: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 100, description: 'Messages kept per topic for replay with last_n (0 = no replay).' }),
+  },
+  heartbeatIntervalMs: {
+    env: 'HEARTBEAT_INTERVAL_MS',
+    schema: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000, description: 'Interval of the {"type":"info","msg":"ping"} frame; a peer that answers no WebSocket ping is closed after about two intervals (at least 8 s).' }),
+  },
+  slowConsumerPolicy: {
+    env: 'SLOW_CONSUMER_POLICY',
+    schema: Type.Union([Type.Literal('drop_oldest'), Type.Literal('disconnect')], { default: 'drop_oldest', description: 'On queue overflow: drop_oldest keeps the newest messages and sends a SLOW_CONSUMER notice; disconnect sends SLOW_CONSUMER and closes with 4000.' }),
+  },
+  maxPayloadBytes: {
+    env: 'MAX_PAYLOAD_BYTES',
+    schema: Type.Integer({ minimum: 64, maximum: 64 * MiB, default: MiB, description: 'Largest WebSocket frame (larger closes with 1009) and REST body (larger gets 413).' }),
+  },
+  shutdownGraceMs: {
+    env: 'SHUTDOWN_GRACE_MS',
+    schema: Type.Integer({ minimum: 0, maximum: 600_000, default: 5000, description: 'On SIGTERM/SIGINT, how long to flush queued messages before closing sockets with 1001.' }),
+  },
+  socketHighWaterBytes: {
+    env: 'SOCKET_HIGH_WATER_BYTES',
+    schema: Type.Integer({ minimum: 1024, maximum: 256 * MiB, default: MiB, description: 'Bytes buffered in the server for one socket above which its messages wait in its queue (where drop-oldest applies).' }),
+  },
+} as const satisfies Record<string, { env: string; schema: TSchema }>
+
+type Options = typeof options
+export const ConfigSchema = Type.Object(
+  Object.fromEntries(Object.entries(options).map(([k, o]) => [k, o.schema])) as { [K in keyof Options]: Options[K]['schema'] },
+  { additionalProperties: false },
+)
+export type Config = Static<typeof ConfigSchema>
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+function flagOf(env: string): string {
+  return '--' + env.toLowerCase().replaceAll('_', '-')
+}
+
+/** Reads `--flag value` and `--flag=value` pairs; unknown flags are an error. */
+function readFlags(argv: readonly string[]): Record<string, string> {
+  const byFlag = new Map(Object.entries(options).map(([key, o]) => [flagOf(o.env), key]))
+  const out: Record<string, string> = {}
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    const eq = arg.indexOf('=')
+    const flag = eq === -1 ? arg : arg.slice(0, eq)
+    const key = byFlag.get(flag)
+    if (!key) throw new ConfigError(`unknown argument '${arg}' (see --help)`)
+    const value = eq === -1 ? argv[++i] : arg.slice(eq + 1)
+    if (value === undefined) throw new ConfigError(`${flag} needs a value`)
+    out[key] = value
+  }
+  return out
+}
+
+/** Builds and validates the config. Throws ConfigError with a message naming the variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env, argv: readonly string[] = []): Config {
+  const flags = readFlags(argv)
+  const raw: Record<string, unknown> = {}
+  for (const [key, o] of Object.entries(options)) {
+    const given = flags[key] ?? env[o.env]
+    if (given === undefined) {
+      raw[key] = o.schema.default
+      continue
+    }
+    const source = flags[key] !== undefined ? flagOf(o.env) : o.env
+    const value = o.schema.type === 'integer' ? (/^-?\d+$/.test(given.trim()) ? Number(given) : given) : given
+    if (!Value.Check(o.schema, value)) {
+      const err = Value.Errors(o.schema, value).First()
+      throw new ConfigError(`invalid ${source}=${JSON.stringify(given)}: ${describe(o.schema) ?? err?.message}`)
+    }
+    raw[key] = value
+  }
+  return raw as Config
+}
+
+function describe(schema: TSchema): string | undefined {
+  if (schema.type === 'integer') return `expected an integer from ${schema.minimum} to ${schema.maximum}`
+  if (schema.anyOf) return `expected one of ${schema.anyOf.map((s: TSchema) => s.const).join(', ')}`
+  return undefined
+}
+
+export function helpText(): string {
+  const lines = [
+    'herald — WebSocket publish/subscribe server',
+    '',
+    'Usage: herald [--flag value]...   (each flag has an environment variable; flags win)',
+    '',
+  ]
+  for (const o of Object.values(options)) {
+    const def = o.schema.default === '' ? '(unset)' : JSON.stringify(o.schema.default)
+    lines.push(`  ${flagOf(o.env).padEnd(28)} ${o.env.padEnd(24)} default ${def}`)
+    lines.push(`      ${o.schema.description}`)
+  }
+  lines.push('', '  --help                       print this text and exit')
+  return lines.join('\n')
+}
+
+/** Bun's idle timeout (seconds) for a heartbeat: two intervals, at least Bun's floor of 8 s, at most 960 s. */
+export function idleTimeoutSeconds(config: Config): number {
+  return Math.min(960, Math.max(8, Math.ceil((2 * config.heartbeatIntervalMs) / 1000)))
+}

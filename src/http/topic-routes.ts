@@ -1,0 +1,41 @@
+/** REST: create, delete and list topics. Business logic lives in the broker; these only translate. */
+import { Elysia, t } from 'elysia'
+import type { Broker } from '../broker/broker'
+import { TopicName } from '../protocol/frames'
+import { ErrorBody } from './rest-errors'
+
+export const CreateTopicBody = t.Object({ name: TopicName })
+const TopicChange = (status: 'created' | 'deleted') => t.Object({ status: t.Literal(status), topic: t.String() })
+export const TopicList = t.Object({ topics: t.Array(t.Object({ name: t.String(), subscribers: t.Integer({ minimum: 0 }) })) })
+
+export function topicRoutes(broker: Broker) {
+  return new Elysia({ name: 'topic-routes' })
+    .post(
+      '/topics',
+      ({ body, status }) => {
+        broker.createTopic(body.name)
+        return status(201, { status: 'created' as const, topic: body.name })
+      },
+      {
+        body: CreateTopicBody,
+        response: { 201: TopicChange('created'), 400: ErrorBody, 409: ErrorBody },
+        detail: { summary: 'Create a topic', tags: ['topics'] },
+      },
+    )
+    .delete(
+      '/topics/:name',
+      ({ params }) => {
+        broker.deleteTopic(params.name)
+        return { status: 'deleted' as const, topic: params.name }
+      },
+      {
+        params: t.Object({ name: TopicName }),
+        response: { 200: TopicChange('deleted'), 400: ErrorBody, 404: ErrorBody },
+        detail: { summary: 'Delete a topic; its subscribers get info topic_deleted', tags: ['topics'] },
+      },
+    )
+    .get('/topics', () => ({ topics: broker.listTopics() }), {
+      response: { 200: TopicList },
+      detail: { summary: 'List topics with their subscriber counts', tags: ['topics'] },
+    })
+}

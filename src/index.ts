@@ -1,0 +1,37 @@
+#!/usr/bin/env bun
+/** Entry point: `bun run src/index.ts [--flag value]...` or the compiled `herald` binary. */
+import { ConfigError, helpText, loadConfig } from './config'
+import { createLogger, type LogLevel } from './log'
+import { startHerald } from './server'
+
+const argv = process.argv.slice(2)
+if (argv.includes('--help') || argv.includes('-h')) {
+  console.log(helpText())
+  process.exit(0)
+}
+
+let config
+try {
+  config = loadConfig(process.env, argv)
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error
+  console.error(`herald: ${error.message}`)
+  process.exit(2)
+}
+
+const log = createLogger((process.env.LOG_LEVEL as LogLevel | undefined) ?? 'info')
+const { apiKey, ...visible } = config
+log.info('config', { ...visible, apiKey: apiKey ? '(set)' : '(unset)' })
+const herald = startHerald(config, log)
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const)
+  process.on(signal, () => {
+    log.info('signal', { signal })
+    herald.shutdown().then(
+      () => process.exit(0),
+      (error) => {
+        log.error('shutdown_failed', { message: String(error) })
+        process.exit(1)
+      },
+    )
+  })

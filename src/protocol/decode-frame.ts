@@ -1,0 +1,50 @@
+/**
+ * Decodes one incoming /ws message into a validated client frame, or throws a
+ * HeraldError BAD_REQUEST whose message says what is wrong.
+ */
+import { TypeCompiler } from '@sinclair/typebox/compiler'
+import { ErrorCode, HeraldError } from '../errors'
+import { type ClientFrame, PingFrame, PublishFrame, SubscribeFrame, UnsubscribeFrame } from './frames'
+import { describeValueError } from './validation'
+
+const checkers = {
+  subscribe: TypeCompiler.Compile(SubscribeFrame),
+  unsubscribe: TypeCompiler.Compile(UnsubscribeFrame),
+  publish: TypeCompiler.Compile(PublishFrame),
+  ping: TypeCompiler.Compile(PingFrame),
+} as const
+const TYPES = Object.keys(checkers).join(', ')
+
+const bad = (message: string) => new HeraldError(ErrorCode.BAD_REQUEST, message)
+
+/** The request_id of a message, if it has a string one, even when the rest of it is invalid. */
+export function requestIdOf(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined
+  const id = (value as { request_id?: unknown }).request_id
+  return typeof id === 'string' ? id : undefined
+}
+
+/**
+ * `value` is what the transport received: a string (text that is not JSON, or
+ * not yet parsed), an already-parsed JSON value, or bytes (a binary frame).
+ */
+export function toJsonValue(value: unknown): unknown {
+  if (value instanceof Uint8Array || value instanceof ArrayBuffer) throw bad('binary frames are not supported: send JSON text frames')
+  if (typeof value !== 'string') return value
+  try {
+    return JSON.parse(value)
+  } catch {
+    throw bad('invalid JSON')
+  }
+}
+
+/** Validates a JSON value (see toJsonValue) as a client frame. */
+export function decodeFrame(json: unknown): ClientFrame {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw bad('frame must be a JSON object')
+  const type = (json as { type?: unknown }).type
+  if (type === undefined) throw bad(`type is required: one of ${TYPES}`)
+  if (typeof type !== 'string' || !Object.hasOwn(checkers, type)) throw bad(`unknown type ${JSON.stringify(type).slice(0, 64)}: expected one of ${TYPES}`)
+  const checker = checkers[type as keyof typeof checkers]
+  if (!checker.Check(json)) throw bad(describeValueError(checker.Errors(json).First()))
+  return json as ClientFrame
+}

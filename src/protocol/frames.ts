@@ -1,0 +1,105 @@
+/**
+ * The wire contract of /ws as TypeBox values: the single source of truth for
+ * frame validation, the TypeScript types, and the API documents. Extra fields
+ * on client frames are ignored (forward compatible); the server's own frames
+ * only ever gain fields, never rename them.
+ */
+import { Type, type Static } from '@sinclair/typebox'
+
+/** Topic names: 1–200 characters of A–Z a–z 0–9 . _ : - (safe in URLs, metrics labels and logs). */
+export const TOPIC_NAME_PATTERN = '^[A-Za-z0-9._:-]{1,200}$'
+export const TopicName = Type.String({
+  pattern: TOPIC_NAME_PATTERN,
+  description: 'Topic name: 1–200 characters of A-Z a-z 0-9 . _ : -',
+  error: 'topic must be 1–200 characters of A-Z a-z 0-9 . _ : -',
+})
+
+const UUID_PATTERN = '^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$'
+const RequestId = Type.Optional(Type.String({ description: 'Any string; echoed in the reply.', error: 'request_id must be a string' }))
+const ClientId = Type.String({ minLength: 1, description: 'Labels the subscription; required.', error: 'client_id must be a non-empty string' })
+
+export const SubscribeFrame = Type.Object({
+  type: Type.Literal('subscribe'),
+  topic: TopicName,
+  client_id: ClientId,
+  last_n: Type.Optional(Type.Integer({ minimum: 0, description: 'Replay up to this many past messages (capped at HISTORY_SIZE); 0 or absent = none.', error: 'last_n must be a non-negative integer' })),
+  request_id: RequestId,
+})
+
+export const UnsubscribeFrame = Type.Object({
+  type: Type.Literal('unsubscribe'),
+  topic: TopicName,
+  client_id: ClientId,
+  request_id: RequestId,
+})
+
+export const Message = Type.Object(
+  {
+    id: Type.String({ pattern: UUID_PATTERN, description: 'A UUID, any version, any case.', error: 'message.id must be a valid UUID' }),
+    payload: Type.Unknown({ description: 'Any JSON value.' }),
+  },
+  { error: 'message must be an object with id and payload' },
+)
+
+export const PublishFrame = Type.Object({
+  type: Type.Literal('publish'),
+  topic: TopicName,
+  message: Message,
+  request_id: RequestId,
+})
+
+export const PingFrame = Type.Object({
+  type: Type.Literal('ping'),
+  request_id: RequestId,
+})
+
+export const ClientFrame = Type.Union([SubscribeFrame, UnsubscribeFrame, PublishFrame, PingFrame])
+export type SubscribeFrame = Static<typeof SubscribeFrame>
+export type UnsubscribeFrame = Static<typeof UnsubscribeFrame>
+export type PublishFrame = Static<typeof PublishFrame>
+export type PingFrame = Static<typeof PingFrame>
+export type ClientFrame = Static<typeof ClientFrame>
+export type Message = Static<typeof Message>
+
+/** Every server frame has `ts`: ISO-8601 UTC ending in Z. */
+const Ts = Type.String({ description: 'ISO-8601 UTC timestamp ending in Z.' })
+
+export const AckFrame = Type.Object({
+  type: Type.Literal('ack'),
+  request_id: Type.Optional(Type.String()),
+  topic: Type.Optional(TopicName),
+  status: Type.Literal('ok'),
+  ts: Ts,
+})
+
+export const EventFrame = Type.Object({
+  type: Type.Literal('event'),
+  topic: TopicName,
+  seq: Type.Integer({ minimum: 1, description: "The topic's message sequence number: 1, 2, 3, … per topic." }),
+  message: Message,
+  ts: Ts,
+})
+
+export const ErrorFrame = Type.Object({
+  type: Type.Literal('error'),
+  request_id: Type.Optional(Type.String()),
+  topic: Type.Optional(Type.String()),
+  error: Type.Object({ code: Type.String(), message: Type.String() }),
+  ts: Ts,
+})
+
+export const PongFrame = Type.Object({
+  type: Type.Literal('pong'),
+  request_id: Type.Optional(Type.String()),
+  ts: Ts,
+})
+
+export const InfoFrame = Type.Object({
+  type: Type.Literal('info'),
+  topic: Type.Optional(TopicName),
+  msg: Type.Union([Type.Literal('topic_deleted'), Type.Literal('ping'), Type.Literal('server_shutdown')]),
+  ts: Ts,
+})
+
+export const ServerFrame = Type.Union([AckFrame, EventFrame, ErrorFrame, PongFrame, InfoFrame])
+export type ServerFrame = Static<typeof ServerFrame>

@@ -1,0 +1,60 @@
+/**
+ * Starts herald: broker, app, listener, heartbeat, and the shutdown sequence.
+ */
+import type { Server } from 'bun'
+import { MemoryBroker } from './broker/memory-broker'
+import type { Config } from './config'
+import { CloseCode, CloseReason } from './errors'
+import { createApp } from './http/app'
+import type { AccessState } from './http/access-control'
+import { BROADCAST_TOPIC } from './http/ws-route'
+import { type Logger, createLogger } from './log'
+import { infoFrame } from './protocol/server-frames'
+
+export interface Herald {
+  readonly port: number
+  readonly url: string
+  readonly broker: MemoryBroker
+  /** The graceful shutdown sequence; resolves when every socket is closed and the listener stopped. Idempotent. */
+  shutdown(): Promise<void>
+}
+
+export function startHerald(config: Config, log: Logger = createLogger('silent')): Herald {
+  const broker = new MemoryBroker(config)
+  const access: AccessState = { accepting: true }
+  const app = createApp({ config, broker, log, access }).listen({ port: config.port, hostname: config.host })
+  const server = app.server as Server<unknown>
+  const heartbeat = setInterval(() => server.publish(BROADCAST_TOPIC, infoFrame('ping')), config.heartbeatIntervalMs)
+
+  let stopping: Promise<void> | undefined
+  /**
+   * 1. stop listening and refuse upgrades and operations (UNAVAILABLE);
+   * 2. tell every connection {"type":"info","msg":"server_shutdown"};
+   * 3. let queued messages flush until everything is written or SHUTDOWN_GRACE_MS passes;
+   * 4. close every socket with 1001;
+   * 5. stop the server (Bun's stop() waits for open sockets, hence step 4 first).
+   */
+  async function shutdown(): Promise<void> {
+    access.accepting = false
+    clearInterval(heartbeat)
+    broker.beginShutdown()
+    const stopped = server.stop()
+    broker.notifyAll(infoFrame('server_shutdown'))
+    const deadline = performance.now() + config.shutdownGraceMs
+    while (!broker.idle() && performance.now() < deadline) await Bun.sleep(10)
+    const flushed = broker.idle()
+    const connections = broker.health().connections
+    broker.closeAll(CloseCode.GOING_AWAY, CloseReason.GOING_AWAY)
+    await Promise.race([stopped, Bun.sleep(1000)])
+    server.stop(true)
+    log.info('shutdown_complete', { flushed, connections })
+  }
+
+  log.info('listening', { url: server.url.href, port: server.port })
+  return {
+    port: server.port!,
+    url: server.url.href.replace(/\/$/, ''),
+    broker,
+    shutdown: () => (stopping ??= shutdown()),
+  }
+}
