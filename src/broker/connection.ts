@@ -36,6 +36,11 @@ export class ClientConnection implements Session {
   /** The sink is backed up; waiting for drain before the next flush. */
   stalled = false
   closed = false
+  /** Frames and bytes written by the last flush, for the broker's observer. */
+  written = 0
+  writtenBytes = 0
+  /** SLOW_CONSUMER notices written, ever. */
+  noticesSent = 0
 
   constructor(
     readonly id: number,
@@ -85,6 +90,8 @@ export class ClientConnection implements Session {
 
   /** Writes pending frames, in serial order, until the sink's high-water mark. */
   flush(): void {
+    this.written = 0
+    this.writtenBytes = 0
     if (this.closed) return
     let budget = this.highWater - this.sink.bufferedAmount()
     if (budget <= 0) return
@@ -110,6 +117,8 @@ export class ClientConnection implements Session {
       this.controlHead++
       sink.send(frame.text)
       budget -= frame.bytes
+      this.written++
+      this.writtenBytes += frame.bytes
     }
     return budget
   }
@@ -122,6 +131,9 @@ export class ClientConnection implements Session {
       const notice = slowConsumerNotice(sub)
       sink.send(notice)
       budget -= notice.length
+      this.written++
+      this.writtenBytes += notice.length
+      this.noticesSent++
     }
     while (budget > 0) {
       const frame = queue.peek()
@@ -129,6 +141,8 @@ export class ClientConnection implements Session {
       queue.shift()
       sink.send(frame.text)
       budget -= frame.bytes
+      this.written++
+      this.writtenBytes += frame.bytes
     }
     return budget
   }

@@ -15,6 +15,7 @@ import { ackFrame, errorFrame, eventFrame, infoFrame, now } from '../protocol/se
 import type { Broker, BrokerHealth, PublishResult, Session, Sink, SubscribeRequest, TopicStats, TopicSummary } from './broker'
 import { ClientConnection, type OutboundFrame } from './connection'
 import { Subscription } from './subscription'
+import { type BrokerObserver, noopObserver } from './observer'
 import { Topic } from './topic'
 
 export interface MemoryBrokerOptions {
@@ -38,8 +39,13 @@ export class MemoryBroker implements Broker {
   private readonly stalled = new Set<ClientConnection>()
   private stallPoll: ReturnType<typeof setInterval> | undefined
   private closing = false
+  /** When the pending flush was queued (performance.now()), for the flush-delay metric. */
+  private flushQueuedAt = 0
 
-  constructor(private readonly options: MemoryBrokerOptions) {}
+  constructor(
+    private readonly options: MemoryBrokerOptions,
+    private readonly observer: BrokerObserver = noopObserver,
+  ) {}
 
   /** A connection whose sink is backed up and holds more unsent replies than this is closed as a slow consumer. */
   private get maxPendingReplies(): number {
@@ -126,10 +132,12 @@ export class MemoryBroker implements Broker {
     topic.history.push(frame)
     topic.bytes += frame.bytes
     topic.lastPublish = ts
+    this.observer.published(topic.name, frame.bytes)
     const evict = this.options.slowConsumerPolicy === 'disconnect'
     for (const sub of topic.subscribers) {
       if (sub.offer(frame)) {
         topic.dropped++
+        this.observer.dropped(topic.name)
         if (evict) {
           this.evictSlow(sub.connection, `queue overflow on topic '${topic.name}' (queue size ${this.options.queueSize}): disconnecting`)
           continue
@@ -198,6 +206,7 @@ export class MemoryBroker implements Broker {
   private evictSlow(connection: ClientConnection, why: string): void {
     if (connection.closed) return
     connection.sink.send(errorFrame(undefined, ErrorCode.SLOW_CONSUMER, why))
+    this.observer.slowConsumer('disconnect')
     connection.sink.close(CloseCode.SLOW_CONSUMER, CloseReason.SLOW_CONSUMER)
     this.disconnect(connection)
   }
@@ -208,12 +217,14 @@ export class MemoryBroker implements Broker {
     this.dirty.push(connection)
     if (!this.flushQueued) {
       this.flushQueued = true
+      this.flushQueuedAt = performance.now()
       setImmediate(this.flushDirty)
     }
   }
 
   private readonly flushDirty = (): void => {
     this.flushQueued = false
+    this.observer.flushDelay((performance.now() - this.flushQueuedAt) / 1000)
     const batch = this.dirty
     this.dirty = []
     for (const connection of batch) {
@@ -223,7 +234,10 @@ export class MemoryBroker implements Broker {
   }
 
   private flushConnection(connection: ClientConnection): void {
+    const notices = connection.noticesSent
     connection.flush()
+    if (connection.written > 0) this.observer.delivered(connection.written, connection.writtenBytes)
+    if (connection.noticesSent !== notices) this.observer.slowConsumer('notice')
     if (connection.closed || !connection.hasPending()) return
     // Bun reports drain only after it had to buffer; if the kernel took everything, try again next turn.
     if (connection.sink.bufferedAmount() === 0) this.schedule(connection)
