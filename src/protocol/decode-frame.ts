@@ -17,6 +17,26 @@ const TYPES = Object.keys(checkers).join(', ')
 
 const bad = (message: string) => new HeraldError(ErrorCode.BAD_REQUEST, message)
 
+/**
+ * Deepest nesting of objects and arrays accepted in a frame. JSON.parse takes
+ * any depth, but serializing the event (JSON.stringify recurses) overflows the
+ * stack at some tens of thousands of levels, which surfaced as INTERNAL after
+ * the topic's seq had already been taken. Nothing legitimate comes near this.
+ */
+export const MAX_FRAME_DEPTH = 1000
+
+/** True when `value` nests objects/arrays more than `max` levels deep. Iterative: no recursion on hostile input. */
+function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]]
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const [v, depth] = item
+    if (typeof v !== 'object' || v === null) continue
+    if (depth > max) return true
+    for (const child of Array.isArray(v) ? v : Object.values(v)) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1])
+  }
+  return false
+}
+
 /** The request_id of a message, if it has a string one, even when the rest of it is invalid. */
 export function requestIdOf(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null) return undefined
@@ -41,6 +61,7 @@ export function toJsonValue(value: unknown): unknown {
 /** Validates a JSON value (see toJsonValue) as a client frame. */
 export function decodeFrame(json: unknown): ClientFrame {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw bad('frame must be a JSON object')
+  if (nestsDeeperThan(json, MAX_FRAME_DEPTH)) throw bad(`frame nests deeper than ${MAX_FRAME_DEPTH} levels`)
   const type = (json as { type?: unknown }).type
   if (type === undefined) throw bad(`type is required: one of ${TYPES}`)
   if (typeof type !== 'string' || !Object.hasOwn(checkers, type)) throw bad(`unknown type ${JSON.stringify(type).slice(0, 64)}: expected one of ${TYPES}`)
