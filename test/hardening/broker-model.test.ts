@@ -29,7 +29,10 @@
  * that counts it exactly), and at the end delivered + reported lost =
  * published while subscribed.
  *
- * Run size: BROKER_MODEL_RUNS (default 300), seed: FUZZ_SEED (default 42).
+ * Both slow-consumer policies are covered: with `disconnect`, an overflow
+ * sends SLOW_CONSUMER and closes that connection with 4000 instead.
+ *
+ * Run size: BROKER_MODEL_RUNS (default 500 per policy), seed: FUZZ_SEED (default 42).
  */
 import { describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
@@ -43,7 +46,8 @@ const HISTORY = 4
 const HIGH_WATER = 1 << 20
 const TOPICS = ['a', 'b', 'c'] as const
 const SEED = Number(process.env.FUZZ_SEED ?? 42)
-const RUNS = Number(process.env.BROKER_MODEL_RUNS ?? 300)
+const RUNS = Number(process.env.BROKER_MODEL_RUNS ?? 500)
+type Policy = 'drop_oldest' | 'disconnect'
 
 const turn = () => new Promise<void>((r) => setImmediate(r))
 
@@ -129,6 +133,7 @@ interface ModelTopic {
 }
 
 class Model {
+  constructor(readonly policy: Policy) {}
   clock = 0
   readonly topics = new Map<string, ModelTopic>()
   readonly conns: ModelConn[] = []
@@ -159,11 +164,15 @@ class Model {
     const c = this.conns[i]!
     if (!c.open) return
     c.control.push({ key: ++this.clock, frames })
-    if (c.brokerStalled && this.pending(c) > QUEUE + HISTORY) {
-      c.expected.push({ type: 'error', code: ErrorCode.SLOW_CONSUMER })
-      c.evicted = true
-      this.drop(i)
-    }
+    if (c.brokerStalled && this.pending(c) > QUEUE + HISTORY) this.evict(i)
+  }
+
+  /** Closed as a slow consumer: a SLOW_CONSUMER error written at once (ahead of anything queued), then 4000. */
+  private evict(i: number): void {
+    const c = this.conns[i]!
+    c.expected.push({ type: 'error', code: ErrorCode.SLOW_CONSUMER })
+    c.evicted = true
+    this.drop(i)
   }
 
   /** Ends a subscription; what it still held (and its loss notice) goes out ahead of later replies. */
@@ -230,6 +239,7 @@ class Model {
       if (sub.queue.length > QUEUE) {
         sub.queue.shift()
         sub.lost++
+        if (this.policy === 'disconnect') this.evict(i)
       }
     }
     if (from !== undefined) this.reply(from, [{ type: 'ack', request_id: rid, topic }])
@@ -322,9 +332,9 @@ interface Run {
 let uuidCounter = 0
 const nextUuid = () => `00000000-0000-4000-8000-${(++uuidCounter).toString(16).padStart(12, '0')}`
 
-async function execute(ops: Op[]): Promise<Run> {
-  const broker = new MemoryBroker({ queueSize: QUEUE, historySize: HISTORY, slowConsumerPolicy: 'drop_oldest', socketHighWaterBytes: HIGH_WATER, stallPollMs: 5 })
-  const model = new Model()
+async function execute(ops: Op[], policy: Policy = 'drop_oldest'): Promise<Run> {
+  const broker = new MemoryBroker({ queueSize: QUEUE, historySize: HISTORY, slowConsumerPolicy: policy, socketHighWaterBytes: HIGH_WATER, stallPollMs: 5 })
+  const model = new Model(policy)
   const run: Run = { broker, model, sessions: [], sinks: [], requests: [], internalErrors: [], subscribes: new Map(), unsubscribes: new Map(), deletedAtSeq: new Map() }
   const logInternal = (error: unknown) => run.internalErrors.push(error)
   let rid = 0
@@ -546,13 +556,13 @@ function checkReleased(run: Run): void {
 }
 
 describe('MemoryBroker against a reference model', () => {
-  test('random operation sequences: exactly once, order, drop-oldest accounting, seq, no delivery after unsubscribe/delete', async () => {
+  test.each(['drop_oldest', 'disconnect'] as const)('%s: random operation sequences: exactly once, order, drop-oldest accounting, seq, no delivery after unsubscribe/delete', async (policy) => {
     let sawDrops = false
     let sawEviction = false
     let sawDeleteWhileSubscribed = false
     await fc.assert(
       fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 120, size: 'max' }), async (ops) => {
-        const run = await execute([{ op: 'create', topic: 'a' }, { op: 'create', topic: 'b' }, ...ops])
+        const run = await execute([{ op: 'create', topic: 'a' }, { op: 'create', topic: 'b' }, ...ops], policy)
         checkRun(run)
         checkReleased(run)
         const all = run.sinks.flatMap((s) => s.sent.map(normalize))
@@ -563,7 +573,7 @@ describe('MemoryBroker against a reference model', () => {
       { seed: SEED, numRuns: RUNS },
     )
     // The generator reaches the interesting cases (else the property proves little).
-    expect(sawDrops).toBe(true)
+    expect(sawDrops).toBe(policy === 'drop_oldest') // with disconnect, an overflow closes the connection instead of a notice
     expect(sawDeleteWhileSubscribed).toBe(true)
     if (RUNS >= 100) expect(sawEviction).toBe(true)
   }, 60_000)
