@@ -4,8 +4,8 @@
  *
  *   SOAK_SECONDS=10 bun run bench/soak.ts        (npm run soak)
  *
- * Starts `bun run src/index.ts` on port 0, then for SOAK_SECONDS (30% warm-up,
- * 70% measured) keeps SOAK_WORKERS loops opening and closing connections while
+ * Starts `bun run src/index.ts` on port 0, then for SOAK_SECONDS (half warm-up,
+ * half measured) keeps SOAK_WORKERS loops opening and closing connections while
  * two publishers publish without pause. Each loop iteration is one client:
  * - subscribe to 1–3 topics (sometimes with last_n), read a few events,
  *   sometimes unsubscribe, close normally;
@@ -16,7 +16,8 @@
  * - a topic created, subscribed to, published on and deleted.
  * At the end every client has left, and the script checks:
  * - /health shows 0 connections and 0 subscribers;
- * - the server's RSS (VmRSS) is back within 10% of its post-warm-up baseline;
+ * - the server's RSS (VmRSS) is back within 10% of its post-warm-up baseline
+ *   (both read once the idle server has settled, SOAK_SETTLE_MS, default 6 s);
  * - the full-queue case really happened (/stats dropped > 0);
  * - no client saw an unexpected error or a deadline pass;
  * - SIGTERM makes the server exit 0 promptly (nothing keeps it alive).
@@ -238,6 +239,20 @@ export async function churn(opts: ChurnOptions): Promise<ChurnStats> {
 
 // ---------------------------------------------------------------- the script
 
+/**
+ * The server's RSS once it has settled: the lowest reading over `ms` of idleness. Bun returns freed memory on its
+ * own timers, seconds after activity stops (measured: 10–15 MB drops 3–6 s into idleness), so a single reading
+ * right after a phase would mostly measure when that last happened.
+ */
+async function settledRssKb(pid: number, ms: number): Promise<number> {
+  let min = vmRssKb(pid)
+  for (const end = performance.now() + ms; performance.now() < end; ) {
+    await Bun.sleep(250)
+    min = Math.min(min, vmRssKb(pid))
+  }
+  return min
+}
+
 function vmRssKb(pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'))
   return Number(/(\d+)/.exec(line ?? '')?.[1] ?? NaN)
@@ -260,10 +275,11 @@ async function waitEmpty(http: string, ms: number): Promise<{ connections: numbe
 async function main(): Promise<number> {
   const seconds = Number(process.env.SOAK_SECONDS ?? 10)
   const workers = Number(process.env.SOAK_WORKERS ?? 8)
+  const settleMs = Number(process.env.SOAK_SETTLE_MS ?? 6000)
   const root = join(import.meta.dir, '..')
   const proc = Bun.spawn([process.execPath, 'run', 'src/index.ts'], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', QUEUE_SIZE: '50', SOCKET_HIGH_WATER_BYTES: '16384', SHUTDOWN_GRACE_MS: '2000', LOG_LEVEL: 'info' },
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', QUEUE_SIZE: '50', SOCKET_HIGH_WATER_BYTES: '16384', MAX_PAYLOAD_BYTES: '65536', SHUTDOWN_GRACE_MS: '2000', LOG_LEVEL: 'info' },
     stdin: 'ignore',
     stdout: 'pipe',
     stderr: 'inherit',
@@ -297,21 +313,20 @@ async function main(): Promise<number> {
     }
     const started = performance.now()
 
-    const warm = await churn({ ...opts, seconds: seconds * 0.3 })
+    const warm = await churn({ ...opts, seconds: seconds * 0.5 })
     const afterWarm = await waitEmpty(http, 10_000)
     if (afterWarm.connections !== 0 || afterWarm.subscribers !== 0) failures.push(`after warm-up /health shows ${JSON.stringify(afterWarm)}`)
-    await Bun.sleep(500) // let the server settle before the baseline; a measurement pause, not a synchronization
-    const baselineKb = vmRssKb(proc.pid)
+    const baselineKb = await settledRssKb(proc.pid, settleMs)
 
-    const run = await churn({ ...opts, seconds: seconds * 0.7 })
+    const run = await churn({ ...opts, seconds: seconds * 0.5 })
     const end = await waitEmpty(http, 10_000)
     if (end.connections !== 0 || end.subscribers !== 0) failures.push(`at the end /health shows ${JSON.stringify(end)}, expected 0 connections and 0 subscribers`)
-    // RSS may take a moment to come back as the server frees its buffers: poll up to 5 s.
+    // The same settling, but done as soon as RSS is back within 10%; at most 2 settle periods.
     let finalKb = vmRssKb(proc.pid)
-    const rssDeadline = performance.now() + 5000
+    const rssDeadline = performance.now() + 2 * settleMs
     while (finalKb > baselineKb * 1.1 && performance.now() < rssDeadline) {
       await Bun.sleep(250)
-      finalKb = vmRssKb(proc.pid)
+      finalKb = Math.min(finalKb, vmRssKb(proc.pid))
     }
     if (finalKb > baselineKb * 1.1) failures.push(`server RSS ${finalKb} kB is more than 10% above its post-warm-up baseline ${baselineKb} kB`)
     const stats = await getJson(`${http}/stats`)

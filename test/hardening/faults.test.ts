@@ -152,7 +152,7 @@ describe('SIGTERM under load (spawned server)', () => {
   test('every acknowledged message reaches every healthy subscriber before its socket closes with 1001; exit 0', async () => {
     // A small socket high-water mark and a deep queue: a subscriber that reads late builds a backlog in the broker
     // (nothing dropped), which the shutdown must flush within its grace period.
-    await using server = await spawnServer({ SHUTDOWN_GRACE_MS: '3000', QUEUE_SIZE: '100000', SOCKET_HIGH_WATER_BYTES: '16384', LOG_LEVEL: 'info' })
+    await using server = await spawnServer({ SHUTDOWN_GRACE_MS: '10000', QUEUE_SIZE: '100000', SOCKET_HIGH_WATER_BYTES: '16384', LOG_LEVEL: 'info' })
     const created = await fetch(`${server.http}/topics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'load' }) })
     expect(created.status).toBe(201)
 

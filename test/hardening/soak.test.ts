@@ -6,18 +6,19 @@
  * nothing held, no timer left running.
  */
 import { describe, expect, test } from 'bun:test'
+import { heapStats } from 'bun:jsc'
 import { join } from 'node:path'
 import { FLOOD_TOPIC, TOPICS, churn } from '../../bench/soak'
 import { startServer } from '../helpers/server'
 import { until, within } from '../helpers/wait'
 
-const SECONDS = Number(process.env.SOAK_TEST_SECONDS ?? 5)
+const SECONDS = Number(process.env.SOAK_TEST_SECONDS ?? 4)
 
 describe('soak', () => {
   test(`bench/soak.ts for ${SECONDS} s exits 0`, async () => {
     const proc = Bun.spawn([process.execPath, 'run', 'bench/soak.ts'], {
       cwd: join(import.meta.dir, '..', '..'),
-      env: { ...process.env, SOAK_SECONDS: String(SECONDS) },
+      env: { ...process.env, SOAK_SECONDS: String(SECONDS), SOAK_SETTLE_MS: '5000' },
       stdout: 'pipe',
       stderr: 'pipe',
     })
@@ -39,10 +40,19 @@ describe('soak', () => {
     }
   }, (SECONDS + 45) * 1000)
 
-  test('the same churn in-process: afterwards the broker holds nothing and runs no timer', async () => {
+  test('the same churn in-process: afterwards the broker holds nothing, runs no timer, and the JS heap is back', async () => {
     await using server = startServer({ queueSize: 50, socketHighWaterBytes: 16 * 1024 })
     for (const name of [...TOPICS, FLOOD_TOPIC]) expect(await server.createTopic(name)).toBe(201)
-    const stats = await churn({ http: server.http, ws: server.ws, port: server.port, seconds: 2, workers: 6 })
+    const opts = { http: server.http, ws: server.ws, port: server.port, workers: 6 }
+    const heapAfterGc = () => {
+      Bun.gc(true)
+      return heapStats().heapSize
+    }
+    // Warm-up, then the measured round: the JS heap after a full GC (exact, unlike RSS) must come back within 10%.
+    expect((await churn({ ...opts, seconds: 1 })).errors).toEqual([])
+    await until(() => (server.broker.health().connections === 0 ? true : undefined), 10_000, 'every connection released')
+    const heapBefore = heapAfterGc()
+    const stats = await churn({ ...opts, seconds: 2 })
     expect(stats.errors).toEqual([])
     expect(stats.connections).toBeGreaterThan(100)
     expect(stats.fullQueues).toBeGreaterThan(0)
@@ -56,5 +66,8 @@ describe('soak', () => {
     expect(internals.flushQueued).toBe(false)
     expect(server.broker.stats()[FLOOD_TOPIC]!.dropped).toBeGreaterThan(0)
     expect(server.broker.idle()).toBe(true)
+    const heapAfter = heapAfterGc()
+    console.log(`soak in-process: ${stats.connections} connections; JS heap ${(heapBefore / 1e6).toFixed(1)} → ${(heapAfter / 1e6).toFixed(1)} MB`)
+    expect(heapAfter).toBeLessThan(heapBefore * 1.1)
   }, 40_000)
 })
