@@ -23,6 +23,9 @@
  * that connection with 1007 and protocol violations with 1002, and the server
  * and every other client carry on.
  *
+ * REST gets the same treatment: random bodies to POST /topics and odd names
+ * to DELETE /topics/:name never produce a 5xx or a leak.
+ *
  * Seed: FUZZ_SEED (default 42). Size: FUZZ_RUNS batches of up to 40 frames
  * (default 1000, about 20 000 frames, ~10 s); a long run: FUZZ_RUNS=20000 (see
  * docs/hardening-tests.md).
@@ -309,6 +312,56 @@ describe('fuzz against a live server', () => {
     const event = await sub.nextOfType('event', 5000)
     expect(event.seq).toBe(before + 1)
   })
+})
+
+// ---------------------------------------------------------------- REST
+
+describe('REST under random bodies and names', () => {
+  test('POST /topics and DELETE /topics/:name: never a 500, always the error body, nothing leaked', async () => {
+    const created: string[] = []
+    const statuses = new Set<string>()
+    const body = fc.oneof(
+      fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
+      fc.record({ name: weird }).map((v) => JSON.stringify(v)),
+      fc.string({ unit: 'grapheme', maxLength: 250 }).map((name) => JSON.stringify({ name })),
+      fc.stringMatching(/^[A-Za-z0-9._:-]{1,20}$/).map((name) => JSON.stringify({ name: `rest.${name}` })),
+      fc.string({ unit: 'binary', maxLength: 200 }),
+      textual,
+    )
+    const check = async (res: Response, what: string) => {
+      const text = await res.text()
+      statuses.add(`${what.split(' ')[0]} ${res.status}`)
+      expect(res.status, what).toBeLessThan(500)
+      assertNoLeak(text)
+      if (res.status >= 400) {
+        const parsed = JSON.parse(text)
+        expect(Object.keys(parsed), what).toEqual(['error'])
+        expect(typeof parsed.error.code, what).toBe('string')
+        expect(typeof parsed.error.message, what).toBe('string')
+      }
+    }
+    await fc.assert(
+      fc.asyncProperty(body, fc.constantFrom('application/json', 'text/plain', ''), async (data, type) => {
+        const res = await fetch(`${server.http}/topics`, { method: 'POST', headers: type ? { 'content-type': type } : {}, body: data })
+        if (res.status === 201) created.push(JSON.parse(data).name)
+        await check(res, `POST ${data.slice(0, 100)}`)
+      }),
+      { seed: SEED, numRuns: 300 },
+    )
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.string({ unit: 'grapheme', maxLength: 250 }), fc.constantFrom('..', '.', '%', '__proto__', 'constructor', 'a/b', ' ', '\u0000')), async (name) => {
+        await check(await fetch(`${server.http}/topics/${encodeURIComponent(name)}`, { method: 'DELETE' }), `DELETE ${name}`)
+      }),
+      { seed: SEED, numRuns: 300 },
+    )
+    // The generators reached each outcome: created, refused as invalid, unknown topic, exists.
+    expect([...statuses].sort()).toEqual(expect.arrayContaining(['DELETE 400', 'DELETE 404', 'POST 201', 'POST 400', 'POST 409']))
+    for (const name of created) {
+      const res = await fetch(`${server.http}/topics/${encodeURIComponent(name)}`, { method: 'DELETE' })
+      await res.body?.cancel()
+    }
+    await serverStillServes()
+  }, 60_000)
 })
 
 // ---------------------------------------------------------------- raw frames
