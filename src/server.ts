@@ -3,11 +3,10 @@
  */
 import type { Server } from 'bun'
 import { MemoryBroker } from './broker/memory-broker'
-import { type Config, idleTimeoutSeconds } from './config'
+import type { Config } from './config'
 import { CloseCode, CloseReason } from './errors'
 import { createApp } from './http/app'
 import type { AccessState } from './http/access-control'
-import { Liveness } from './http/liveness'
 import { BROADCAST_TOPIC } from './http/ws-route'
 import { type Logger, createLogger } from './log'
 import { infoFrame } from './protocol/server-frames'
@@ -23,14 +22,9 @@ export interface Herald {
 export function startHerald(config: Config, log: Logger = createLogger('silent')): Herald {
   const broker = new MemoryBroker(config)
   const access: AccessState = { accepting: true }
-  const liveness = new Liveness()
-  const app = createApp({ config, broker, log, access, liveness }).listen({ port: config.port, hostname: config.host })
+  const app = createApp({ config, broker, log, access }).listen({ port: config.port, hostname: config.host })
   const server = app.server as Server<unknown>
-  // Each beat: the info ping frame to everyone, a WebSocket ping to each socket, and dead peers dropped (see Liveness).
-  const heartbeat = setInterval(() => {
-    server.publish(BROADCAST_TOPIC, infoFrame('ping'))
-    liveness.sweep(idleTimeoutSeconds(config) * 1000)
-  }, config.heartbeatIntervalMs)
+  const heartbeat = setInterval(() => server.publish(BROADCAST_TOPIC, infoFrame('ping')), config.heartbeatIntervalMs)
 
   let stopping: Promise<void> | undefined
   /**

@@ -7,7 +7,6 @@ import type { Broker } from '../broker/broker'
 import { type Config, idleTimeoutSeconds } from '../config'
 import type { Logger } from '../log'
 import { type AccessState, accessControl } from './access-control'
-import type { Liveness } from './liveness'
 import { restErrors } from './rest-errors'
 import { statusRoutes } from './status-routes'
 import { topicRoutes } from './topic-routes'
@@ -18,10 +17,9 @@ export interface AppDeps {
   broker: Broker
   log: Logger
   access: AccessState
-  liveness: Liveness
 }
 
-export function createApp({ config, broker, log, access, liveness }: AppDeps) {
+export function createApp({ config, broker, log, access }: AppDeps) {
   return new Elysia({
     websocket: {
       maxPayloadLength: config.maxPayloadBytes,
@@ -39,7 +37,7 @@ export function createApp({ config, broker, log, access, liveness }: AppDeps) {
     .use(accessControl(config.apiKey, access))
     .use(statusRoutes(broker))
     .use(topicRoutes(broker))
-    .use(wsRoute(broker, log, liveness))
+    .use(wsRoute(broker, log))
 }
 
 export type App = ReturnType<typeof createApp>

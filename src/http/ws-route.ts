@@ -12,7 +12,6 @@ import type { Broker, Session, Sink } from '../broker/broker'
 import type { Logger } from '../log'
 import { errorFields } from '../log'
 import { dispatchFrame } from '../protocol/dispatch'
-import type { Liveness } from './liveness'
 
 /** Native Bun topic every socket joins, for server-wide broadcasts (heartbeat info frames). */
 export const BROADCAST_TOPIC = 'herald:broadcast'
@@ -33,7 +32,7 @@ class BunSocketSink implements Sink {
   }
 }
 
-export function wsRoute(broker: Broker, log: Logger, liveness: Liveness) {
+export function wsRoute(broker: Broker, log: Logger) {
   const sessions = new WeakMap<object, Session>()
   const logInternal = (error: unknown, context: Record<string, unknown>) => log.error('ws_internal_error', { ...context, ...errorFields(error) })
 
@@ -43,26 +42,18 @@ export function wsRoute(broker: Broker, log: Logger, liveness: Liveness) {
       const raw = ws.raw as ServerWebSocket<unknown>
       const session = broker.connect(new BunSocketSink(raw))
       sessions.set(raw, session)
-      liveness.heard(raw)
       raw.subscribe(BROADCAST_TOPIC)
       log.debug('ws_open', { session: session.id, remote: raw.remoteAddress })
     },
     message(ws, message) {
-      liveness.heard(ws.raw as ServerWebSocket<unknown>)
       const session = sessions.get(ws.raw)
       if (session) dispatchFrame(broker, session, message, logInternal)
-    },
-    pong(ws) {
-      // Elysia hands ping/pong handlers Bun's own socket, not its wrapper.
-      const socket = ws as unknown as ServerWebSocket<unknown> | { raw: ServerWebSocket<unknown> }
-      liveness.heard('raw' in socket ? socket.raw : socket)
     },
     drain(ws) {
       const session = sessions.get(ws.raw)
       if (session) broker.drained(session)
     },
     close(ws, code, reason) {
-      liveness.forget(ws.raw as ServerWebSocket<unknown>)
       const session = sessions.get(ws.raw)
       if (!session) return
       sessions.delete(ws.raw)
