@@ -50,6 +50,26 @@ export const options = {
     env: 'SOCKET_HIGH_WATER_BYTES',
     schema: Type.Integer({ minimum: 1024, maximum: 256 * MiB, default: MiB, description: 'Bytes buffered in the server for one socket above which its messages wait in its queue (where drop-oldest applies).' }),
   },
+  logLevel: {
+    env: 'LOG_LEVEL',
+    schema: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error'), Type.Literal('silent')], { default: 'info', description: 'Least severe log level written (see docs/operations.md for the events at each level).' }),
+  },
+  logFormat: {
+    env: 'LOG_FORMAT',
+    schema: Type.Union([Type.Literal('auto'), Type.Literal('json'), Type.Literal('pretty')], { default: 'auto', description: 'json: one JSON object per line; pretty: human-readable; auto: pretty when stdout is a terminal, else json.' }),
+  },
+  metricsTopicLabels: {
+    env: 'METRICS_TOPIC_LABELS',
+    schema: Type.Boolean({ default: false, description: 'Add a topic label to per-topic metrics. Off by default: topic names are unbounded, and every name becomes a time series.' }),
+  },
+  metricsPublic: {
+    env: 'METRICS_PUBLIC',
+    schema: Type.Boolean({ default: false, description: 'Serve GET /metrics without the API key (when API_KEY is set). Default: /metrics needs X-API-Key like the rest of the REST API.' }),
+  },
+  docsPublic: {
+    env: 'DOCS_PUBLIC',
+    schema: Type.Boolean({ default: true, description: 'Serve the API documents (/openapi, /openapi/json, /asyncapi.json) without the API key. They describe the contract and hold no data.' }),
+  },
 } as const satisfies Record<string, { env: string; schema: TSchema }>
 
 type Options = typeof options
@@ -95,7 +115,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       continue
     }
     const source = flags[key] !== undefined ? flagOf(o.env) : o.env
-    const value = o.schema.type === 'integer' ? (/^-?\d+$/.test(given.trim()) ? Number(given) : given) : given
+    const value = parseRaw(o.schema, given)
     if (!Value.Check(o.schema, value)) {
       const err = Value.Errors(o.schema, value).First()
       throw new ConfigError(`invalid ${source}=${JSON.stringify(given)}: ${describe(o.schema) ?? err?.message}`)
@@ -105,7 +125,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return raw as Config
 }
 
+const BOOLEANS: Record<string, boolean> = { true: true, false: false, '1': true, '0': false, yes: true, no: false }
+
+/** Environment and flags are strings: integers and booleans are converted, anything else is checked as given. */
+function parseRaw(schema: TSchema, given: string): unknown {
+  const text = given.trim()
+  if (schema.type === 'integer') return /^-?\d+$/.test(text) ? Number(text) : given
+  if (schema.type === 'boolean') return BOOLEANS[text.toLowerCase()] ?? given
+  return given
+}
+
 function describe(schema: TSchema): string | undefined {
+  if (schema.type === 'boolean') return 'expected true or false'
   if (schema.type === 'integer') return `expected an integer from ${schema.minimum} to ${schema.maximum}`
   if (schema.anyOf) return `expected one of ${schema.anyOf.map((s: TSchema) => s.const).join(', ')}`
   return undefined

@@ -72,3 +72,31 @@ export const CloseReason = {
   GOING_AWAY: 'server shutting down',
   SLOW_CONSUMER: 'slow consumer: queue overflow',
 } as const
+
+/**
+ * What each code means and where it is sent, for the API documents
+ * (docs/asyncapi.json, /openapi) and docs/operations.md. `Record<ErrorCode, …>`
+ * makes the compiler insist on an entry for every code.
+ */
+export const errorCodeInfo: Record<ErrorCode, { description: string; ws: boolean; rest: boolean }> = {
+  BAD_REQUEST: { description: 'Invalid frame or body: bad JSON, binary frame, unknown type, missing or ill-typed field.', ws: true, rest: true },
+  TOPIC_NOT_FOUND: { description: 'The topic named by the request does not exist.', ws: true, rest: true },
+  TOPIC_EXISTS: { description: 'POST /topics for a name that already exists.', ws: false, rest: true },
+  SLOW_CONSUMER: {
+    description: 'The subscriber’s queue overflowed: the message says how many messages were lost on which topic (drop_oldest), or the connection is about to be closed with 4000 (disconnect).',
+    ws: true,
+    rest: false,
+  },
+  UNAUTHORIZED: { description: 'Missing or wrong API key (REST 401; the WebSocket upgrade is refused with HTTP 401).', ws: false, rest: true },
+  UNAVAILABLE: { description: 'The server is shutting down and accepts no new work.', ws: true, rest: true },
+  NOT_FOUND: { description: 'REST: no route for that method and path.', ws: false, rest: true },
+  INTERNAL: { description: 'An unexpected failure inside the server; details are logged, never sent.', ws: true, rest: true },
+}
+
+/** What each close code means and whether the client should reconnect, for the API documents. */
+export const closeCodeInfo: Record<keyof typeof CloseCode, { description: string; reconnect: boolean }> = {
+  NORMAL: { description: 'Normal closure.', reconnect: false },
+  GOING_AWAY: { description: 'The server is shutting down (after an info server_shutdown frame). Reconnect, to another instance or later.', reconnect: true },
+  MESSAGE_TOO_BIG: { description: 'A frame larger than MAX_PAYLOAD_BYTES (sent by Bun itself). Send smaller frames.', reconnect: false },
+  SLOW_CONSUMER: { description: 'SLOW_CONSUMER_POLICY=disconnect and the subscriber’s queue overflowed (after a SLOW_CONSUMER error frame). Reconnect with backoff, then read faster.', reconnect: true },
+}

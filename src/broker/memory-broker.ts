@@ -12,7 +12,7 @@
 import { CloseCode, CloseReason, ErrorCode, HeraldError } from '../errors'
 import type { Message } from '../protocol/frames'
 import { ackFrame, errorFrame, eventFrame, infoFrame, now } from '../protocol/server-frames'
-import type { Broker, BrokerHealth, PublishResult, Session, Sink, SubscribeRequest, TopicStats, TopicSummary } from './broker'
+import type { Broker, BrokerBacklog, BrokerHealth, PublishResult, Session, Sink, SubscribeRequest, TopicStats, TopicSummary } from './broker'
 import { ClientConnection, type OutboundFrame } from './connection'
 import { Subscription } from './subscription'
 import { type BrokerObserver, noopObserver } from './observer'
@@ -128,7 +128,7 @@ export class MemoryBroker implements Broker {
     const topic = this.topic(topicName)
     const seq = ++topic.seq
     const ts = now()
-    const frame = this.frame(eventFrame(topic.name, seq, message, ts))
+    const frame = this.frame(eventFrame(topic.name, seq, message, ts), true)
     topic.history.push(frame)
     topic.bytes += frame.bytes
     topic.lastPublish = ts
@@ -168,6 +168,20 @@ export class MemoryBroker implements Broker {
     return out
   }
 
+  backlog(): BrokerBacklog {
+    let queued = 0
+    let oldest = Infinity
+    for (const c of this.connections) {
+      queued += c.pendingReplies()
+      for (const sub of c.subscriptions.values()) {
+        queued += sub.queue.size
+        const at = sub.queue.peek()?.at
+        if (at !== undefined && at < oldest) oldest = at
+      }
+    }
+    return { queued, stalled: this.stalled.size, oldestQueuedSeconds: oldest === Infinity ? 0 : (performance.now() - oldest) / 1000 }
+  }
+
   idle(): boolean {
     for (const c of this.connections) if (c.hasPending() || c.sink.bufferedAmount() > 0) return false
     return true
@@ -193,8 +207,9 @@ export class MemoryBroker implements Broker {
     this.stallPoll = undefined
   }
 
-  private frame(text: string): OutboundFrame {
-    return { text, bytes: Buffer.byteLength(text), serial: ++this.serial }
+  private frame(text: string, event = false): OutboundFrame {
+    // One object shape for every frame keeps the flush loops monomorphic.
+    return { text, bytes: Buffer.byteLength(text), serial: ++this.serial, event, at: event ? performance.now() : 0 }
   }
 
   private queueReply(connection: ClientConnection, frame: OutboundFrame): void {
@@ -206,7 +221,7 @@ export class MemoryBroker implements Broker {
   private evictSlow(connection: ClientConnection, why: string): void {
     if (connection.closed) return
     connection.sink.send(errorFrame(undefined, ErrorCode.SLOW_CONSUMER, why))
-    this.observer.slowConsumer('disconnect')
+    this.observer.slowConsumer('disconnect', { connection: connection.id, reason: why })
     connection.sink.close(CloseCode.SLOW_CONSUMER, CloseReason.SLOW_CONSUMER)
     this.disconnect(connection)
   }
@@ -234,10 +249,12 @@ export class MemoryBroker implements Broker {
   }
 
   private flushConnection(connection: ClientConnection): void {
-    const notices = connection.noticesSent
     connection.flush()
-    if (connection.written > 0) this.observer.delivered(connection.written, connection.writtenBytes)
-    if (connection.noticesSent !== notices) this.observer.slowConsumer('notice')
+    if (connection.written > 0) this.observer.delivered(connection.written, connection.writtenBytes, connection.writtenEvents)
+    if (connection.notices.length > 0) {
+      for (const n of connection.notices) this.observer.slowConsumer('notice', { connection: connection.id, topic: n.topic, dropped: n.dropped })
+      connection.notices.length = 0
+    }
     if (connection.closed || !connection.hasPending()) return
     // Bun reports drain only after it had to buffer; if the kernel took everything, try again next turn.
     if (connection.sink.bufferedAmount() === 0) this.schedule(connection)

@@ -14,13 +14,14 @@ export interface AccessState {
   accepting: boolean
 }
 
-export function accessControl(apiKey: string, state: AccessState) {
+/** `publicPaths`: reachable without the key (default: /health only). */
+export function accessControl(apiKey: string, state: AccessState, publicPaths: ReadonlySet<string> = PUBLIC_PATHS) {
   const matches = apiKey ? keyMatcher(apiKey) : undefined
   return new Elysia({ name: 'access-control' }).onRequest(({ request }) => {
     const url = new URL(request.url)
     const isWs = url.pathname === '/ws'
     if (isWs && !state.accepting) return errorResponse(ErrorCode.UNAVAILABLE, 'server is shutting down')
-    if (!matches || PUBLIC_PATHS.has(url.pathname)) return
+    if (!matches || publicPaths.has(url.pathname)) return
     const given = request.headers.get('x-api-key') ?? (isWs ? url.searchParams.get('api_key') : null)
     if (!matches(given)) return errorResponse(ErrorCode.UNAUTHORIZED, 'missing or invalid API key')
   })

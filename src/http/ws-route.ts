@@ -11,7 +11,7 @@ import { Elysia } from 'elysia'
 import type { Broker, Session, Sink } from '../broker/broker'
 import type { Logger } from '../log'
 import { errorFields } from '../log'
-import { dispatchFrame } from '../protocol/dispatch'
+import { type DispatchObserver, dispatchFrame } from '../protocol/dispatch'
 
 /** Native Bun topic every socket joins, for server-wide broadcasts (heartbeat info frames). */
 export const BROADCAST_TOPIC = 'herald:broadcast'
@@ -32,7 +32,15 @@ class BunSocketSink implements Sink {
   }
 }
 
-export function wsRoute(broker: Broker, log: Logger) {
+/** What the route reports, for metrics. Implementations only add to counters. */
+export interface WsObserver extends DispatchObserver {
+  opened(): void
+  closed(code: number): void
+}
+
+const noopWsObserver: WsObserver = { frameReceived() {}, errorSent() {}, opened() {}, closed() {} }
+
+export function wsRoute(broker: Broker, log: Logger, observer: WsObserver = noopWsObserver) {
   const sessions = new WeakMap<object, Session>()
   const logInternal = (error: unknown, context: Record<string, unknown>) => log.error('ws_internal_error', { ...context, ...errorFields(error) })
 
@@ -43,11 +51,12 @@ export function wsRoute(broker: Broker, log: Logger) {
       const session = broker.connect(new BunSocketSink(raw))
       sessions.set(raw, session)
       raw.subscribe(BROADCAST_TOPIC)
-      log.debug('ws_open', { session: session.id, remote: raw.remoteAddress })
+      observer.opened()
+      log.info('connect', { session: session.id, remote: raw.remoteAddress })
     },
     message(ws, message) {
       const session = sessions.get(ws.raw)
-      if (session) dispatchFrame(broker, session, message, logInternal)
+      if (session) dispatchFrame(broker, session, message, logInternal, observer)
     },
     drain(ws) {
       const session = sessions.get(ws.raw)
@@ -58,7 +67,8 @@ export function wsRoute(broker: Broker, log: Logger) {
       if (!session) return
       sessions.delete(ws.raw)
       broker.disconnect(session)
-      log.debug('ws_close', { session: session.id, code, reason })
+      observer.closed(code)
+      log.info('disconnect', { session: session.id, code, reason })
     },
   })
 }
