@@ -37,7 +37,8 @@ export function docsRoutes(isPublic: boolean) {
             title: 'herald REST API',
             version: pkg.version,
             description:
-              'Topics, status and metrics of a herald publish/subscribe server. The WebSocket protocol at /ws is described by the AsyncAPI document at /asyncapi.json. Every error has the body {"error":{"code","message"}}.',
+              // No double quotes here: the UI page puts this text into an HTML attribute unescaped.
+              'Topics, status and metrics of a herald publish/subscribe server. The WebSocket protocol at /ws is described by the AsyncAPI document at /asyncapi.json. Every error has the ErrorBody shape: an error object with code and message.',
           },
           tags: [
             { name: 'topics', description: 'Create, delete and list topics.' },
