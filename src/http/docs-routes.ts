@@ -31,7 +31,7 @@ export function docsRoutes(isPublic: boolean) {
         path: OPENAPI_PATH,
         specPath: OPENAPI_JSON_PATH,
         // /ws is a WebSocket, described by /asyncapi.json; OpenAPI has no method for it.
-        exclude: { paths: ['/ws'] },
+        exclude: { paths: ['/ws'], staticFile: false },
         documentation: {
           info: {
             title: 'herald REST API',
