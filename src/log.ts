@@ -8,14 +8,14 @@
  * Why pino: levels that cost nothing when disabled, redaction, and a fast
  * synchronous writer. It runs under Bun and inside a `bun build --compile`
  * binary as long as no transport (worker thread) is used, so pretty printing
- * runs in-process (pino-pretty as a stream) and JSON goes straight to fd 1.
+ * runs in-process (pino-pretty's formatter) and JSON goes straight to fd 1.
  *
  * Secrets: callers pass only what is safe (the start-up line goes through
  * `redactConfig`), and as a second line of defence pino censors the fields
  * that could carry a key wherever they appear.
  */
 import pino, { type DestinationStream } from 'pino'
-import pretty from 'pino-pretty'
+import { prettyFactory } from 'pino-pretty'
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent'
 export type LogFormat = 'auto' | 'json' | 'pretty'
@@ -39,20 +39,17 @@ export interface LoggerOptions {
 
 export function createLogger(level: LogLevel = 'info', options: LoggerOptions = {}): Logger {
   const format = options.format ?? 'auto'
-  const prettyOut = format === 'pretty' || (format === 'auto' && !options.write && process.stdout.isTTY === true)
-  const sink: DestinationStream = options.write
-    ? { write: (chunk: string) => options.write!(chunk.endsWith('\n') ? chunk.slice(0, -1) : chunk) }
-    : pino.destination({ dest: 1, sync: true })
-  const destination = prettyOut
-    ? pretty({
-        sync: true,
-        destination: options.write ? sink : 1,
-        messageKey: 'event',
-        colorize: !options.write && process.stdout.isTTY === true,
-        translateTime: 'SYS:HH:MM:ss.l',
-        singleLine: true,
-      })
-    : sink
+  const tty = !options.write && process.stdout.isTTY === true
+  const stdout = options.write ? undefined : pino.destination({ dest: 1, sync: true })
+  const writeLine = options.write ?? ((line: string) => stdout!.write(line + '\n'))
+  let destination: DestinationStream
+  if (format === 'pretty' || (format === 'auto' && tty)) {
+    // pino-pretty's formatter called in-process: no worker thread, no stream plumbing (works in the compiled binary).
+    const prettify = prettyFactory({ messageKey: 'event', colorize: tty, translateTime: 'SYS:HH:MM:ss.l', singleLine: true })
+    destination = { write: (chunk: string) => writeLine(prettify(chunk).trimEnd()) }
+  } else {
+    destination = stdout ?? { write: (chunk: string) => writeLine(chunk.endsWith('\n') ? chunk.slice(0, -1) : chunk) }
+  }
   const p = pino(
     {
       level,
