@@ -15,7 +15,13 @@ export const ErrorCode = {
   SLOW_CONSUMER: 'SLOW_CONSUMER',
   /** Missing or wrong API key. */
   UNAUTHORIZED: 'UNAUTHORIZED',
-  /** The server is shutting down and accepts no new work. */
+  /** A configured limit was reached (MAX_TOPICS, MAX_SUBSCRIPTIONS_PER_CONNECTION). */
+  LIMIT_EXCEEDED: 'LIMIT_EXCEEDED',
+  /** The connection sends frames faster than RATE_LIMIT_PER_SEC; the frame was not executed. */
+  RATE_LIMITED: 'RATE_LIMITED',
+  /** The WebSocket upgrade came from an origin not in ALLOWED_ORIGINS. */
+  FORBIDDEN: 'FORBIDDEN',
+  /** The server is shutting down (or at MAX_CONNECTIONS) and accepts no new work. */
   UNAVAILABLE: 'UNAVAILABLE',
   /** REST: no route for that method and path. */
   NOT_FOUND: 'NOT_FOUND',
@@ -28,6 +34,9 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 const httpStatusByCode: Record<ErrorCode, number> = {
   BAD_REQUEST: 400,
   UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  LIMIT_EXCEEDED: 429,
+  RATE_LIMITED: 429,
   TOPIC_NOT_FOUND: 404,
   NOT_FOUND: 404,
   TOPIC_EXISTS: 409,
@@ -66,9 +75,12 @@ export const CloseCode = {
   MESSAGE_TOO_BIG: 1009,
   /** SLOW_CONSUMER_POLICY=disconnect and the subscriber's queue overflowed. Reconnect, then read faster. */
   SLOW_CONSUMER: 4000,
+  /** Rate-limited for RATE_LIMIT_CLOSE_AFTER_MS without pause. Reconnect with backoff, and send slower. */
+  RATE_LIMIT_ABUSE: 4429,
 } as const
 
 export const CloseReason = {
   GOING_AWAY: 'server shutting down',
   SLOW_CONSUMER: 'slow consumer: queue overflow',
+  RATE_LIMIT_ABUSE: 'rate limit exceeded for too long',
 } as const

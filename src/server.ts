@@ -21,7 +21,7 @@ export interface Herald {
 
 export function startHerald(config: Config, log: Logger = createLogger('silent')): Herald {
   const broker = new MemoryBroker(config)
-  const access: AccessState = { accepting: true }
+  const access: AccessState = { accepting: true, connections: 0 }
   const app = createApp({ config, broker, log, access }).listen({ port: config.port, hostname: config.host })
   const server = app.server as Server<unknown>
   const heartbeat = setInterval(() => server.publish(BROADCAST_TOPIC, infoFrame('ping')), config.heartbeatIntervalMs)

@@ -34,10 +34,10 @@ export function createApp({ config, broker, log, access }: AppDeps) {
     serve: { maxRequestBodySize: config.maxPayloadBytes },
   })
     .use(restErrors(log))
-    .use(accessControl(config.apiKey, access))
+    .use(accessControl(config, access))
     .use(statusRoutes(broker))
     .use(topicRoutes(broker))
-    .use(wsRoute(broker, log))
+    .use(wsRoute(broker, log, config, access))
 }
 
 export type App = ReturnType<typeof createApp>

@@ -6,14 +6,36 @@
 import type { Broker, Session } from '../broker/broker'
 import { ErrorCode, HeraldError } from '../errors'
 import { decodeFrame, requestIdOf, toJsonValue } from './decode-frame'
+import type { RateLimiter } from './rate-limit'
 import { ackFrame, errorFrame, pongFrame } from './server-frames'
 
 export type InternalErrorLogger = (error: unknown, context: { session: number; type?: string }) => void
 
-export function dispatchFrame(broker: Broker, session: Session, received: unknown, logInternal: InternalErrorLogger): void {
+/**
+ * `limiter`, when given, is asked once per frame; a refused frame gets
+ * RATE_LIMITED and is not executed. Returns 'abusive' when the connection
+ * should be closed for sustained abuse (its last reply is queued first).
+ */
+export function dispatchFrame(
+  broker: Broker,
+  session: Session,
+  received: unknown,
+  logInternal: InternalErrorLogger,
+  limiter?: RateLimiter,
+): 'ok' | 'abusive' {
   let requestId: string | undefined
   let type: string | undefined
   try {
+    // Every frame counts against the rate limit, valid or not.
+    const admission = limiter?.admit() ?? 'ok'
+    if (admission !== 'ok') {
+      let json: unknown
+      try {
+        json = toJsonValue(received)
+      } catch {}
+      broker.reply(session, errorFrame(requestIdOf(json), ErrorCode.RATE_LIMITED, 'rate limit exceeded: frame not executed'))
+      return admission === 'abusive' ? 'abusive' : 'ok'
+    }
     const json = toJsonValue(received)
     requestId = requestIdOf(json)
     const frame = decodeFrame(json)
@@ -23,25 +45,25 @@ export function dispatchFrame(broker: Broker, session: Session, received: unknow
       case 'subscribe':
         // The broker queues the ack itself, so that it precedes the replay.
         broker.subscribe(session, { topic: frame.topic, clientId: frame.client_id, lastN: frame.last_n ?? 0, requestId })
-        return
+        break
       case 'unsubscribe':
         broker.unsubscribe(session, frame.topic)
         broker.reply(session, ackFrame(requestId, frame.topic))
-        return
+        break
       case 'publish':
         broker.publish(frame.topic, frame.message)
         broker.reply(session, ackFrame(requestId, frame.topic))
-        return
+        break
       case 'ping':
         broker.reply(session, pongFrame(requestId))
-        return
+        break
     }
   } catch (error) {
-    if (error instanceof HeraldError) {
-      broker.reply(session, errorFrame(requestId, error.code, error.message))
-      return
+    if (error instanceof HeraldError) broker.reply(session, errorFrame(requestId, error.code, error.message))
+    else {
+      logInternal(error, { session: session.id, type })
+      broker.reply(session, errorFrame(requestId, ErrorCode.INTERNAL, 'internal error'))
     }
-    logInternal(error, { session: session.id, type })
-    broker.reply(session, errorFrame(requestId, ErrorCode.INTERNAL, 'internal error'))
   }
+  return 'ok'
 }
