@@ -42,7 +42,7 @@ export function startHerald(config: Config, log: Logger = createLogger('silent')
   const observer = new MetricsObserver(log)
   const broker = new MemoryBroker(config, observer)
   const registry = createRegistry(observer, broker, { topicLabels: config.metricsTopicLabels, slowConsumerPolicy: config.slowConsumerPolicy })
-  const access: AccessState = { accepting: true }
+  const access: AccessState = { accepting: true, connections: 0 }
   const app = createApp({ config, broker, log, access, metrics: { registry, observer } }).listen({
     port: config.port,
     hostname: config.host,

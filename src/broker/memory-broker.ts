@@ -26,6 +26,10 @@ export interface MemoryBrokerOptions {
   socketHighWaterBytes: number
   /** How often stalled sinks are re-checked in case a drain event is missed (ms). Default 50. */
   stallPollMs?: number
+  /** Topics that may exist at once. Default unlimited. */
+  maxTopics?: number
+  /** Topics one connection may subscribe to. Default unlimited. */
+  maxSubscriptionsPerConnection?: number
 }
 
 export class MemoryBroker implements Broker {
@@ -78,6 +82,8 @@ export class MemoryBroker implements Broker {
   createTopic(name: string): void {
     this.assertOpen()
     if (this.topics.has(name)) throw new HeraldError(ErrorCode.TOPIC_EXISTS, `Topic '${name}' already exists`)
+    const max = this.options.maxTopics ?? Infinity
+    if (this.topics.size >= max) throw new HeraldError(ErrorCode.LIMIT_EXCEEDED, `topic limit reached (MAX_TOPICS=${max})`)
     this.topics.set(name, new Topic(name, this.options.historySize))
   }
 
@@ -105,6 +111,9 @@ export class MemoryBroker implements Broker {
     const existing = connection.subscriptions.get(topic.name)
     if (existing) existing.clientId = request.clientId
     else {
+      const max = this.options.maxSubscriptionsPerConnection ?? Infinity
+      if (connection.subscriptions.size >= max)
+        throw new HeraldError(ErrorCode.LIMIT_EXCEEDED, `subscription limit reached (MAX_SUBSCRIPTIONS_PER_CONNECTION=${max})`)
       const sub = new Subscription(connection, topic, request.clientId, this.options.queueSize)
       connection.subscriptions.set(topic.name, sub)
       topic.subscribers.add(sub)

@@ -48,11 +48,11 @@ export function createApp({ config, broker, log, access, metrics }: AppDeps) {
     serve: { maxRequestBodySize: config.maxPayloadBytes },
   })
     .use(restErrors(log))
-    .use(accessControl(config.apiKey, access, publicPaths(config)))
+    .use(accessControl(config, access, publicPaths(config)))
     .use(statusRoutes(broker))
     .use(topicRoutes(broker, log))
     .use(metrics ? metricsRoute(metrics.registry, config.metricsPublic) : new Elysia({ name: 'no-metrics' }))
-    .use(wsRoute(broker, log, metrics?.observer))
+    .use(wsRoute(broker, log, config, access, metrics?.observer))
     .use(docsRoutes(config.docsPublic))
 }
 

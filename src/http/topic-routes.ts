@@ -22,7 +22,7 @@ export function topicRoutes(broker: Broker, log?: Logger) {
       },
       {
         body: CreateTopicBody,
-        response: { 201: TopicChange('created'), 400: ErrorBody, 401: ErrorBody, 409: ErrorBody, 413: ErrorBody, 503: ErrorBody },
+        response: { 201: TopicChange('created'), 400: ErrorBody, 401: ErrorBody, 409: ErrorBody, 413: ErrorBody, 429: ErrorBody, 503: ErrorBody },
         detail: { summary: 'Create a topic', tags: ['topics'] },
       },
     )

@@ -11,12 +11,12 @@
  */
 import { Histogram } from 'prom-client'
 import type { BrokerObserver, SlowConsumerEpisode } from '../broker/observer'
-import { type ErrorCode, errorCodeInfo } from '../errors'
+import { CloseCode, type ErrorCode, errorCodeInfo } from '../errors'
 import type { Logger } from '../log'
 import type { WsObserver } from '../http/ws-route'
 
 /** Close codes reported as themselves; any other code a client picks is counted as 'other' (bounded label values). */
-const KNOWN_CLOSE_CODES = new Set([1000, 1001, 1002, 1003, 1005, 1006, 1007, 1008, 1009, 1011, 4000])
+const KNOWN_CLOSE_CODES = new Set([1000, 1001, 1002, 1003, 1005, 1006, 1007, 1008, 1009, 1011, ...Object.values(CloseCode)])
 
 /** Bucket bounds of the flush-delay histogram, in seconds: 50 µs to 1 s (a flush normally runs on the next event-loop turn). */
 export const FLUSH_DELAY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]
@@ -33,7 +33,7 @@ export class MetricsObserver implements BrokerObserver, WsObserver {
   bytesReceived = 0
   connectionsOpened = 0
   // Every known label value starts at 0, so a series exists before its first increment (rate() and alerts see the first one).
-  readonly framesReceived = new Map<string, number>(['subscribe', 'unsubscribe', 'publish', 'ping', 'invalid'].map((t) => [t, 0]))
+  readonly framesReceived = new Map<string, number>(['subscribe', 'unsubscribe', 'publish', 'ping', 'invalid', 'rate_limited'].map((t) => [t, 0]))
   readonly errorsSent = new Map<string, number>((Object.keys(errorCodeInfo) as ErrorCode[]).filter((c) => errorCodeInfo[c].ws).map((c) => [c, 0]))
   readonly closes = new Map<string, number>()
   /** Observed once per flush (not per message), so prom-client's own histogram is cheap enough; registry.ts registers it. */
