@@ -22,12 +22,12 @@ const KNOWN_CLOSE_CODES = new Set([1000, 1001, 1002, 1003, 1005, 1006, 1007, 100
 export const FLUSH_DELAY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]
 
 export class MetricsObserver implements BrokerObserver, WsObserver {
-  published_ = 0
+  publishedCount = 0
   publishedBytes = 0
-  delivered_ = 0
+  deliveredCount = 0
   framesSent = 0
   bytesSent = 0
-  dropped_ = 0
+  droppedCount = 0
   slowNotices = 0
   slowDisconnects = 0
   bytesReceived = 0
@@ -47,18 +47,18 @@ export class MetricsObserver implements BrokerObserver, WsObserver {
   constructor(private readonly log: Logger) {}
 
   published(_topic: string, bytes: number): void {
-    this.published_++
+    this.publishedCount++
     this.publishedBytes += bytes
   }
 
   delivered(frames: number, bytes: number, events: number): void {
     this.framesSent += frames
     this.bytesSent += bytes
-    this.delivered_ += events
+    this.deliveredCount += events
   }
 
   dropped(): void {
-    this.dropped_++
+    this.droppedCount++
   }
 
   slowConsumer(kind: 'notice' | 'disconnect', episode: SlowConsumerEpisode): void {

@@ -76,16 +76,16 @@ export function createRegistry(observer: MetricsObserver, broker: Source, option
 
   // Counters: totals since start.
   counter('herald_messages_published_total', 'Messages published (accepted publish frames).', topicLabel, (set) =>
-    options.topicLabels ? perTopic('messages', set) : set(observer.published_),
+    options.topicLabels ? perTopic('messages', set) : set(observer.publishedCount),
   )
   counter('herald_published_bytes_total', 'UTF-8 bytes of the event frames published (once per message, before fan-out).', topicLabel, (set) =>
     options.topicLabels ? perTopic('bytes', set) : set(observer.publishedBytes),
   )
   counter('herald_messages_delivered_total', 'Event frames written to subscribers’ sockets (live and replayed), one per subscriber per message.', [], (set) =>
-    set(observer.delivered_),
+    set(observer.deliveredCount),
   )
   counter('herald_messages_dropped_total', 'Messages dropped from slow subscribers’ queues, by slow-consumer policy.', ['policy', ...topicLabel], (set) =>
-    options.topicLabels ? perTopic('dropped', set, { policy: options.slowConsumerPolicy }) : set(observer.dropped_, { policy: options.slowConsumerPolicy }),
+    options.topicLabels ? perTopic('dropped', set, { policy: options.slowConsumerPolicy }) : set(observer.droppedCount, { policy: options.slowConsumerPolicy }),
   )
   counter('herald_slow_consumer_total', 'Slow-consumer episodes: action="notice" (SLOW_CONSUMER error sent, drop_oldest) or "disconnect" (closed with 4000).', ['action'], (set) => {
     set(observer.slowNotices, { action: 'notice' })

@@ -236,6 +236,21 @@ describe('GET /metrics', () => {
   }, 60_000)
 })
 
+describe('rate limiting in the metrics', () => {
+  test('refused frames count as type rate_limited and errors RATE_LIMITED', async () => {
+    await using server = startServer({ rateLimitPerSec: 1, rateLimitBurst: 1 })
+    using client = await connect(server.ws)
+    for (let i = 0; i < 3; i++) client.send({ type: 'ping', request_id: `p${i}` })
+    const replies = [await client.next(), await client.next(), await client.next()]
+    const limited = replies.filter((r) => r.type === 'error' && r.error.code === 'RATE_LIMITED').length
+    expect(limited).toBeGreaterThanOrEqual(1)
+    const m = await scrape(server.http)
+    expect(m.value('herald_ws_frames_received_total', { type: 'rate_limited' })).toBe(limited)
+    expect(m.value('herald_errors_sent_total', { code: 'RATE_LIMITED' })).toBe(limited)
+    expect(m.value('herald_ws_frames_received_total', { type: 'ping' })).toBe(3 - limited)
+  })
+})
+
 describe('/metrics access', () => {
   test('follows the REST auth rule unless METRICS_PUBLIC=true', async () => {
     await using guarded = startServer({ apiKey: 'k1' })
