@@ -266,6 +266,14 @@ describe('/metrics access', () => {
     expect((await fetch(`${open.http}/stats`)).status).toBe(401)
   })
 
+  test('every herald metric is documented in docs/operations.md', async () => {
+    await using server = startServer()
+    const doc = await Bun.file(new URL('../../docs/operations.md', import.meta.url).pathname).text()
+    const names = (await server.metrics.getMetricsAsJSON()).map((m) => m.name).filter((n) => n.startsWith('herald_'))
+    expect(names.length).toBeGreaterThan(15)
+    expect(names.filter((n) => !doc.includes(`\`${n}\``))).toEqual([])
+  })
+
   test('two servers in one process keep separate registries', async () => {
     await using a = startServer()
     await using b = startServer()
