@@ -135,6 +135,9 @@ export class MemoryBroker implements Broker {
     this.observer.published(topic.name, frame.bytes)
     const evict = this.options.slowConsumerPolicy === 'disconnect'
     for (const sub of topic.subscribers) {
+      // A burst of publishes within one event-loop turn must not overflow a subscriber whose socket can take
+      // more: write what its queue holds now, so only a really backed-up (stalled) subscriber drops.
+      if (sub.queue.size === sub.queue.capacity && !sub.connection.stalled) this.flushConnection(sub.connection)
       if (sub.offer(frame)) {
         topic.dropped++
         this.observer.dropped(topic.name)
