@@ -35,7 +35,7 @@ describe('slow consumer (raw TCP client that stops reading)', () => {
     expect(fast.inbox.filter((f) => f.type === 'error')).toEqual([])
     // The server noticed: drops are counted while the reader is paused.
     await until(async () => {
-      const stats = await (await fetch(`${server.http}/stats`)).json()
+      const stats: any = await (await fetch(`${server.http}/stats`)).json()
       return stats.topics.t.dropped > 0 ? stats : undefined
     }, 5000, 'dropped > 0 in /stats')
 
