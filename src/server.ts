@@ -3,11 +3,11 @@
  */
 import type { Server } from 'bun'
 import { MemoryBroker } from './broker/memory-broker'
-import type { Config } from './config'
+import { type Config, idleTimeoutSeconds } from './config'
 import { CloseCode, CloseReason } from './errors'
 import { createApp } from './http/app'
 import type { AccessState } from './http/access-control'
-import { BROADCAST_TOPIC } from './http/ws-route'
+import { BROADCAST_TOPIC, PeerLiveness } from './http/ws-route'
 import { type Logger, createLogger } from './log'
 import { infoFrame } from './protocol/server-frames'
 
@@ -22,9 +22,15 @@ export interface Herald {
 export function startHerald(config: Config, log: Logger = createLogger('silent')): Herald {
   const broker = new MemoryBroker(config)
   const access: AccessState = { accepting: true }
-  const app = createApp({ config, broker, log, access }).listen({ port: config.port, hostname: config.host })
+  const liveness = new PeerLiveness()
+  const app = createApp({ config, broker, log, access, liveness }).listen({ port: config.port, hostname: config.host })
   const server = app.server as Server<unknown>
-  const heartbeat = setInterval(() => server.publish(BROADCAST_TOPIC, infoFrame('ping')), config.heartbeatIntervalMs)
+  // A peer that answered no ping for two intervals (at least Bun's 8 s floor) is dropped at the next beat.
+  const maxSilentMs = idleTimeoutSeconds(config) * 1000
+  const heartbeat = setInterval(() => {
+    server.publish(BROADCAST_TOPIC, infoFrame('ping'))
+    liveness.sweep(maxSilentMs)
+  }, config.heartbeatIntervalMs)
 
   let stopping: Promise<void> | undefined
   /**

@@ -10,16 +10,18 @@ import { type AccessState, accessControl } from './access-control'
 import { restErrors } from './rest-errors'
 import { statusRoutes } from './status-routes'
 import { topicRoutes } from './topic-routes'
-import { wsRoute } from './ws-route'
+import { type PeerLiveness, wsRoute } from './ws-route'
 
 export interface AppDeps {
   config: Config
   broker: Broker
   log: Logger
   access: AccessState
+  /** Dead-peer detection, swept by the server's heartbeat. */
+  liveness?: PeerLiveness
 }
 
-export function createApp({ config, broker, log, access }: AppDeps) {
+export function createApp({ config, broker, log, access, liveness }: AppDeps) {
   return new Elysia({
     websocket: {
       maxPayloadLength: config.maxPayloadBytes,
@@ -37,7 +39,7 @@ export function createApp({ config, broker, log, access }: AppDeps) {
     .use(accessControl(config.apiKey, access))
     .use(statusRoutes(broker))
     .use(topicRoutes(broker))
-    .use(wsRoute(broker, log))
+    .use(wsRoute(broker, log, liveness))
 }
 
 export type App = ReturnType<typeof createApp>

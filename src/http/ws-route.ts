@@ -32,7 +32,38 @@ class BunSocketSink implements Sink {
   }
 }
 
-export function wsRoute(broker: Broker, log: Logger) {
+/**
+ * Dead-peer detection. Bun's idle timeout cannot do it here: every frame the
+ * server SENDS resets it, and the heartbeat's info frames go out more often
+ * than the timeout, so a peer that never answers would stay open forever. So
+ * each socket's last sign of life (open, message, ping or pong received) is
+ * kept here; each heartbeat `sweep` pings every socket and terminates the ones
+ * silent for longer than `maxSilentMs`.
+ */
+export class PeerLiveness {
+  private readonly lastSeen = new Map<ServerWebSocket<unknown>, number>()
+  seen(ws: ServerWebSocket<unknown>): void {
+    this.lastSeen.set(ws, performance.now())
+  }
+  forget(ws: ServerWebSocket<unknown>): void {
+    this.lastSeen.delete(ws)
+  }
+  /** Terminates sockets silent for more than `maxSilentMs` (their close handler releases them); pings the rest. */
+  sweep(maxSilentMs: number): void {
+    const now = performance.now()
+    for (const [ws, seen] of this.lastSeen) {
+      if (now - seen > maxSilentMs) {
+        this.lastSeen.delete(ws)
+        ws.terminate()
+      } else ws.ping()
+    }
+  }
+}
+
+/** Elysia hands ping/pong handlers the Bun socket itself, and other handlers its wrapper. */
+const rawOf = (ws: { raw?: unknown }) => (ws.raw ?? ws) as ServerWebSocket<unknown>
+
+export function wsRoute(broker: Broker, log: Logger, liveness: PeerLiveness = new PeerLiveness()) {
   const sessions = new WeakMap<object, Session>()
   const logInternal = (error: unknown, context: Record<string, unknown>) => log.error('ws_internal_error', { ...context, ...errorFields(error) })
 
@@ -43,9 +74,11 @@ export function wsRoute(broker: Broker, log: Logger) {
       const session = broker.connect(new BunSocketSink(raw))
       sessions.set(raw, session)
       raw.subscribe(BROADCAST_TOPIC)
+      liveness.seen(raw)
       log.debug('ws_open', { session: session.id, remote: raw.remoteAddress })
     },
     message(ws, message) {
+      liveness.seen(ws.raw as ServerWebSocket<unknown>)
       const session = sessions.get(ws.raw)
       if (session) dispatchFrame(broker, session, message, logInternal)
     },
@@ -53,7 +86,14 @@ export function wsRoute(broker: Broker, log: Logger) {
       const session = sessions.get(ws.raw)
       if (session) broker.drained(session)
     },
+    ping(ws) {
+      liveness.seen(rawOf(ws))
+    },
+    pong(ws) {
+      liveness.seen(rawOf(ws))
+    },
     close(ws, code, reason) {
+      liveness.forget(ws.raw as ServerWebSocket<unknown>)
       const session = sessions.get(ws.raw)
       if (!session) return
       sessions.delete(ws.raw)
