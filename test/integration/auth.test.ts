@@ -39,7 +39,7 @@ describe('decision 15: API key', () => {
       ['DELETE', '/topics/orders'],
       ['GET', '/stats'],
     ]
-    for (const headers of [{}, { 'x-api-key': 'wrong' }, { 'x-api-key': '' }, { 'x-api-key': KEY + 'x' }, { authorization: `Bearer ${KEY}` }])
+    for (const headers of [{}, { 'x-api-key': 'wrong' }, { 'x-api-key': '' }, { 'x-api-key': KEY + 'x' }, { authorization: `Bearer ${KEY}` }] as Record<string, string>[])
       for (const [method, path, json] of routes) {
         const reply = await rest(server.http, method, path, { json, headers })
         expect({ method, path, status: reply.status }).toEqual({ method, path, status: 401 })
