@@ -3,6 +3,7 @@ import { encodeClientFrame, json, rawConnect } from '../helpers/raw-ws'
 import { rest } from '../helpers/http'
 import { startServer } from '../helpers/server'
 import { connect, uuid } from '../helpers/ws-client'
+import { within } from '../helpers/wait'
 
 const UUID = '550e8400-e29b-41d4-a716-446655440000'
 
@@ -142,5 +143,26 @@ describe('decision 14: bad frames', () => {
     big.sendRaw(JSON.stringify({ type: 'ping', request_id: 'x'.repeat(2048) }))
     expect((await big.closed).code).toBe(1009)
     expect((await other.request({ type: 'ping' })).type).toBe('pong')
+  })
+
+  test('wire-level garbage closes only the offending connection; the server keeps serving', async () => {
+    await using server = startServer()
+    using other = await connect(server.ws)
+    for (const garbage of [
+      Buffer.from('GET / HTTP/1.1\r\n\r\n'), // not a frame at all
+      Buffer.from([0x83, 0x80, 0, 0, 0, 0]), // reserved opcode 3
+      Buffer.from([0x81, 0x05, 0x68, 0x65, 0x6c, 0x6c, 0x6f]), // unmasked client frame
+      Buffer.from([0xf1, 0x80, 0, 0, 0, 0]), // reserved bits set
+    ]) {
+      const raw = await rawConnect(server.port)
+      try {
+        raw.write(garbage)
+        await within(raw.ended, 5000, 'the server to drop the connection')
+      } finally {
+        raw.destroy()
+      }
+      expect((await other.request({ type: 'ping' })).type).toBe('pong')
+    }
+    expect((await rest(server.http, 'GET', '/health')).status).toBe(200)
   })
 })

@@ -114,4 +114,12 @@ describe('REST (decisions 12, 13)', () => {
     expect(reply.status).toBe(404)
     expect(reply.body).toEqual({ error: { code: expect.any(String), message: expect.any(String) } })
   })
+
+  test('a body larger than MAX_PAYLOAD_BYTES is refused with 413 and the server keeps serving', async () => {
+    await using server = startServer({ maxPayloadBytes: 1024 })
+    const reply = await rest(server.http, 'POST', '/topics', { json: { name: 'big', pad: 'x'.repeat(4096) } })
+    expect(reply.status).toBe(413)
+    expect((await rest(server.http, 'GET', '/topics')).body).toEqual({ topics: [] })
+    expect(await server.createTopic('small')).toBe(201)
+  })
 })

@@ -349,6 +349,21 @@ describe('MemoryBroker: slow consumers', () => {
     expect(broker.stats().t!.dropped).toBe(0)
   })
 
+  test('a stalled connection that piles up more unread replies than queueSize + historySize is closed with 4000', async () => {
+    const { broker, client } = makeBroker({ queueSize: 2, historySize: 3 })
+    broker.createTopic('t')
+    const slow = client()
+    await stalledSubscriber(broker, slow.sink, slow.session, 't')
+    broker.reply(slow.session, ackFrame('r0', 't'))
+    await turn() // the flush finds the sink backed up
+    for (let i = 1; i < 5; i++) broker.reply(slow.session, ackFrame(`r${i}`, 't'))
+    expect(slow.sink.closedWith).toBeUndefined() // 5 pending: at the limit
+    broker.reply(slow.session, ackFrame('r5', 't'))
+    expect(slow.sink.closedWith?.code).toBe(4000)
+    expect(slow.sink.frames.map(describeFrame)).toEqual(['error:SLOW_CONSUMER'])
+    expect(broker.health().connections).toBe(0)
+  })
+
   test('drop_oldest policy never closes the connection', async () => {
     const { broker, client, publish } = makeBroker({ queueSize: 1 })
     broker.createTopic('t')
