@@ -57,6 +57,27 @@ describe('decision 2: unsubscribe is idempotent', () => {
   })
 })
 
+describe('unsubscribe ordering', () => {
+  test('events published before the unsubscribe arrive before its ack; none after', async () => {
+    await using server = startServer()
+    expect(await server.createTopic('t')).toBe(201)
+    using c = await connect(server.ws)
+    expect((await c.request({ type: 'subscribe', topic: 't', client_id: 'c' })).type).toBe('ack')
+    // One connection, frames sent back to back: the server handles them in order.
+    for (let i = 1; i <= 3; i++) c.send({ type: 'publish', topic: 't', message: { id: uuid(), payload: i }, request_id: `p${i}` })
+    c.send({ type: 'unsubscribe', topic: 't', client_id: 'c', request_id: 'unsub' })
+    for (let i = 4; i <= 5; i++) c.send({ type: 'publish', topic: 't', message: { id: uuid(), payload: i }, request_id: `p${i}` })
+    const frames = []
+    while (frames.at(-1)?.request_id !== 'p5') frames.push(await c.next())
+    const order = frames.map((f) => (f.type === 'event' ? `e${f.message.payload}` : f.request_id))
+    // (Whether a publisher's own event precedes its ack is not specified; both stay in publish order.)
+    const unsub = order.indexOf('unsub')
+    expect(order.slice(0, unsub).filter((x) => x.startsWith('e'))).toEqual(['e1', 'e2', 'e3'])
+    expect(order.slice(unsub).filter((x) => x.startsWith('e'))).toEqual([])
+    expect(order.filter((x) => !x.startsWith('e'))).toEqual(['p1', 'p2', 'p3', 'unsub', 'p4', 'p5'])
+  })
+})
+
 describe('decision 3: a subscription belongs to the connection that made it', () => {
   test("another connection's unsubscribe with the same client_id does not remove mine", async () => {
     await using server = startServer()
