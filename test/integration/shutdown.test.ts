@@ -78,4 +78,25 @@ describe('decision 16: graceful shutdown of a spawned server process', () => {
       slow.destroy()
     }
   }, 30_000)
+
+  test('a client that never reads cannot hold the process: it exits 0 after the grace period', async () => {
+    await using child = await spawnServer({ env: { SHUTDOWN_GRACE_MS: '500', SOCKET_HIGH_WATER_BYTES: String(64 * 1024), QUEUE_SIZE: '1000' } })
+    expect((await rest(child.http, 'POST', '/topics', { json: { name: 't' } })).status).toBe(201)
+    const stuck = await rawConnect(child.port)
+    try {
+      stuck.sendText(JSON.stringify({ type: 'subscribe', topic: 't', client_id: 'stuck' }))
+      await stuck.waitForTextFrames(1, 3000)
+      stuck.pause()
+      using publisher = await connect(child.ws)
+      const pad = 'x'.repeat(16 * 1024)
+      for (let i = 1; i <= 400; i++) expect((await publisher.request({ type: 'publish', topic: 't', message: { id: uuid(), payload: { i, pad } } })).type).toBe('ack')
+      child.proc.kill('SIGTERM')
+      expect((await within(publisher.closed, 5000, 'publisher closed')).code).toBe(1001)
+      expect(await within(child.exited, 10_000, 'process exit despite the stuck reader')).toBe(0)
+      const log = child.lines.map((l) => JSON.parse(l)).find((l) => l.event === 'shutdown_complete')
+      expect(log.flushed).toBe(false) // it really had something it could not flush
+    } finally {
+      stuck.destroy()
+    }
+  }, 30_000)
 })

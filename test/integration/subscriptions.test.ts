@@ -75,6 +75,8 @@ describe('unsubscribe ordering', () => {
     expect(order.slice(0, unsub).filter((x) => x.startsWith('e'))).toEqual(['e1', 'e2', 'e3'])
     expect(order.slice(unsub).filter((x) => x.startsWith('e'))).toEqual([])
     expect(order.filter((x) => !x.startsWith('e'))).toEqual(['p1', 'p2', 'p3', 'unsub', 'p4', 'p5'])
+    expect((await c.request({ type: 'ping' })).type).toBe('pong')
+    expect(c.inbox.filter((f) => f.type === 'event')).toEqual([])
   })
 })
 
