@@ -126,9 +126,11 @@ export class MemoryBroker implements Broker {
   publish(topicName: string, message: Message): PublishResult {
     this.assertOpen()
     const topic = this.topic(topicName)
-    const seq = ++topic.seq
+    const seq = topic.seq + 1
     const ts = now()
+    // Serialized before it counts: a payload that cannot be serialized (nesting too deep) must not consume a seq.
     const frame = this.frame(eventFrame(topic.name, seq, message, ts))
+    topic.seq = seq
     topic.history.push(frame)
     topic.bytes += frame.bytes
     topic.lastPublish = ts
