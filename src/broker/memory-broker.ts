@@ -167,10 +167,13 @@ export class MemoryBroker implements Broker {
   }
 
   stats(): Record<string, TopicStats> {
-    const out: Record<string, TopicStats> = {}
-    for (const t of this.topics.values())
-      out[t.name] = { messages: t.seq, subscribers: t.subscribers.size, dropped: t.dropped, bytes: t.bytes, history: t.history.size, last_publish: t.lastPublish }
-    return out
+    // fromEntries defines own keys, so a topic named '__proto__' is a key like any other (assignment would set the prototype).
+    return Object.fromEntries(
+      [...this.topics.values()].map((t) => [
+        t.name,
+        { messages: t.seq, subscribers: t.subscribers.size, dropped: t.dropped, bytes: t.bytes, history: t.history.size, last_publish: t.lastPublish },
+      ]),
+    )
   }
 
   idle(): boolean {
