@@ -75,6 +75,31 @@ describe('decision 4: publish', () => {
   })
 })
 
+describe('a publish that fails leaves no trace', () => {
+  test('a payload too deeply nested to serialize: an error reply, no stack, and no phantom seq or message count', async () => {
+    await using server = startServer()
+    expect(await server.createTopic('t')).toBe(201)
+    using s = await connect(server.ws)
+    expect((await s.request({ type: 'subscribe', topic: 't', client_id: 's' })).type).toBe('ack')
+    using p = await connect(server.ws)
+    const depth = 100_000 // JSON.parse takes it; JSON.stringify overflows the stack
+    p.sendRaw(`{"type":"publish","topic":"t","request_id":"deep","message":{"id":"${uuid()}","payload":${'['.repeat(depth)}${']'.repeat(depth)}}}`)
+    const reply = await p.next(5000)
+    expect(reply.request_id).toBe('deep')
+    expect(JSON.stringify(reply)).not.toContain(' at ')
+    expect((await p.request({ type: 'publish', topic: 't', message: { id: uuid(), payload: 'next' } })).type).toBe('ack')
+    const event = await s.nextOfType('event')
+    if (reply.type === 'error') {
+      // The failed publish must not consume a sequence number or count as published.
+      expect(event).toMatchObject({ seq: 1, message: { payload: 'next' } })
+      expect((await rest(server.http, 'GET', '/stats')).body.topics.t.messages).toBe(1)
+    } else {
+      expect(reply.type).toBe('ack')
+      expect(event.seq).toBe(1)
+    }
+  })
+})
+
 describe('decision 6: fan-out and ordering', () => {
   test('each of several subscribers gets each message exactly once, in order; no cross-topic leak', async () => {
     await using server = startServer()

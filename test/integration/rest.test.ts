@@ -122,4 +122,24 @@ describe('REST (decisions 12, 13)', () => {
     expect((await rest(server.http, 'GET', '/topics')).body).toEqual({ topics: [] })
     expect(await server.createTopic('small')).toBe(201)
   })
+
+  test('topic names that are also Object.prototype keys are ordinary topics everywhere', async () => {
+    await using server = startServer()
+    const names = ['__proto__', 'constructor', 'toString', 'hasOwnProperty']
+    for (const name of names) expect(await server.createTopic(name)).toBe(201)
+    expect((await rest(server.http, 'GET', '/topics')).body.topics.map((t: any) => t.name).sort()).toEqual([...names].sort())
+    const stats = await rest(server.http, 'GET', '/stats')
+    expect(stats.status).toBe(200)
+    // Parsed with a reviver-free JSON.parse, '__proto__' is an own key of the result.
+    expect(Object.keys(stats.body.topics).sort()).toEqual([...names].sort())
+    for (const name of names) expect(stats.body.topics[name] === undefined ? undefined : Object.hasOwn(stats.body.topics, name)).toBe(true)
+    using c = await connect(server.ws)
+    for (const name of names) {
+      expect((await c.request({ type: 'subscribe', topic: name, client_id: 'c' })).type).toBe('ack')
+      expect((await c.request({ type: 'publish', topic: name, message: { id: uuid(), payload: name } })).type).toBe('ack')
+    }
+    expect((await rest(server.http, 'GET', '/health')).body.subscribers).toBe(4)
+    for (const name of names) expect((await rest(server.http, 'DELETE', `/topics/${name}`)).status).toBe(200)
+    expect((await rest(server.http, 'GET', '/topics')).body).toEqual({ topics: [] })
+  })
 })

@@ -136,6 +136,16 @@ describe('MemoryBroker: subscribe, replay, live', () => {
     expect(thrownCode(() => publish('nope'))).toBe('TOPIC_NOT_FOUND')
   })
 
+  test("stats() has an own key for every topic, even one named '__proto__'", () => {
+    const { broker, publish } = makeBroker()
+    broker.createTopic('__proto__')
+    broker.createTopic('constructor')
+    publish('__proto__')
+    const stats = broker.stats()
+    expect(Object.keys(stats).sort()).toEqual(['__proto__', 'constructor'])
+    expect(JSON.parse(JSON.stringify(stats))['__proto__'].messages).toBe(1)
+  })
+
   test('createTopic twice throws TOPIC_EXISTS', () => {
     const { broker } = makeBroker()
     broker.createTopic('t')
