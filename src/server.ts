@@ -3,7 +3,7 @@
  */
 import type { Server } from 'bun'
 import { MemoryBroker } from './broker/memory-broker'
-import { type Config, idleTimeoutSeconds } from './config'
+import type { Config } from './config'
 import { CloseCode, CloseReason } from './errors'
 import { createApp } from './http/app'
 import type { AccessState } from './http/access-control'
@@ -26,7 +26,8 @@ export function startHerald(config: Config, log: Logger = createLogger('silent')
   const app = createApp({ config, broker, log, access, liveness }).listen({ port: config.port, hostname: config.host })
   const server = app.server as Server<unknown>
   // A peer that answered no ping for two intervals (at least Bun's 8 s floor) is dropped at the next beat.
-  const maxSilentMs = idleTimeoutSeconds(config) * 1000
+  // Not capped like Bun's idle timeout (960 s): with pings only every interval, a live peer is silent for up to one.
+  const maxSilentMs = Math.max(2 * config.heartbeatIntervalMs, 8000)
   const heartbeat = setInterval(() => {
     server.publish(BROADCAST_TOPIC, infoFrame('ping'))
     liveness.sweep(maxSilentMs)
