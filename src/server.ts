@@ -7,7 +7,7 @@ import type { Config } from './config'
 import { CloseCode, CloseReason } from './errors'
 import { createApp } from './http/app'
 import type { AccessState } from './http/access-control'
-import { BROADCAST_TOPIC } from './http/ws-route'
+import { BROADCAST_TOPIC, PeerLiveness } from './http/ws-route'
 import { type Logger, createLogger } from './log'
 import { MetricsObserver } from './metrics/observer'
 import { createRegistry } from './metrics/registry'
@@ -43,13 +43,20 @@ export function startHerald(config: Config, log: Logger = createLogger('silent')
   const broker = new MemoryBroker(config, observer)
   const registry = createRegistry(observer, broker, { topicLabels: config.metricsTopicLabels, slowConsumerPolicy: config.slowConsumerPolicy })
   const access: AccessState = { accepting: true, connections: 0 }
-  const app = createApp({ config, broker, log, access, metrics: { registry, observer } }).listen({
+  const liveness = new PeerLiveness()
+  const app = createApp({ config, broker, log, access, metrics: { registry, observer }, liveness }).listen({
     port: config.port,
     hostname: config.host,
     websocket: { message: countingMessageHandler((bytes) => observer.messageBytes(bytes)) },
   } as Parameters<ReturnType<typeof createApp>['listen']>[0])
   const server = app.server as Server<unknown>
-  const heartbeat = setInterval(() => server.publish(BROADCAST_TOPIC, infoFrame('ping')), config.heartbeatIntervalMs)
+  // A peer that answered no ping for two intervals (at least Bun's 8 s floor) is dropped at the next beat.
+  // Not capped like Bun's idle timeout (960 s): with pings only every interval, a live peer is silent for up to one.
+  const maxSilentMs = Math.max(2 * config.heartbeatIntervalMs, 8000)
+  const heartbeat = setInterval(() => {
+    server.publish(BROADCAST_TOPIC, infoFrame('ping'))
+    liveness.sweep(maxSilentMs)
+  }, config.heartbeatIntervalMs)
 
   let stopping: Promise<void> | undefined
   /**

@@ -135,15 +135,20 @@ export class MemoryBroker implements Broker {
   publish(topicName: string, message: Message): PublishResult {
     this.assertOpen()
     const topic = this.topic(topicName)
-    const seq = ++topic.seq
+    const seq = topic.seq + 1
     const ts = now()
+    // Serialized before it counts: a payload that cannot be serialized (nesting too deep) must not consume a seq.
     const frame = this.frame(eventFrame(topic.name, seq, message, ts), true)
+    topic.seq = seq
     topic.history.push(frame)
     topic.bytes += frame.bytes
     topic.lastPublish = ts
     this.observer.published(topic.name, frame.bytes)
     const evict = this.options.slowConsumerPolicy === 'disconnect'
     for (const sub of topic.subscribers) {
+      // A burst of publishes within one event-loop turn must not overflow a subscriber whose socket can take
+      // more: write what its queue holds now, so only a really backed-up (stalled) subscriber drops.
+      if (sub.queue.size === sub.queue.capacity && !sub.connection.stalled) this.flushConnection(sub.connection)
       if (sub.offer(frame)) {
         topic.dropped++
         this.observer.dropped(topic.name)
@@ -171,10 +176,13 @@ export class MemoryBroker implements Broker {
   }
 
   stats(): Record<string, TopicStats> {
-    const out: Record<string, TopicStats> = {}
-    for (const t of this.topics.values())
-      out[t.name] = { messages: t.seq, subscribers: t.subscribers.size, dropped: t.dropped, bytes: t.bytes, history: t.history.size, last_publish: t.lastPublish }
-    return out
+    // fromEntries defines own keys, so a topic named '__proto__' is a key like any other (assignment would set the prototype).
+    return Object.fromEntries(
+      [...this.topics.values()].map((t) => [
+        t.name,
+        { messages: t.seq, subscribers: t.subscribers.size, dropped: t.dropped, bytes: t.bytes, history: t.history.size, last_publish: t.lastPublish },
+      ]),
+    )
   }
 
   backlog(): BrokerBacklog {

@@ -14,7 +14,7 @@ import { metricsRoute } from './metrics-route'
 import { restErrors } from './rest-errors'
 import { statusRoutes } from './status-routes'
 import { topicRoutes } from './topic-routes'
-import { type WsObserver, wsRoute } from './ws-route'
+import { type PeerLiveness, type WsObserver, wsRoute } from './ws-route'
 
 export interface AppDeps {
   config: Config
@@ -23,6 +23,8 @@ export interface AppDeps {
   access: AccessState
   /** The instance's metrics: /metrics serves `registry`, the /ws route reports to `observer`. Absent: no /metrics. */
   metrics?: { registry: Registry; observer: WsObserver }
+  /** Dead-peer detection, swept by the server's heartbeat. */
+  liveness?: PeerLiveness
 }
 
 /** Paths reachable without the API key: /health always, /metrics and the documents when configured so. */
@@ -33,7 +35,7 @@ export function publicPaths(config: Config): Set<string> {
   return paths
 }
 
-export function createApp({ config, broker, log, access, metrics }: AppDeps) {
+export function createApp({ config, broker, log, access, metrics, liveness }: AppDeps) {
   return new Elysia({
     websocket: {
       maxPayloadLength: config.maxPayloadBytes,
@@ -52,7 +54,7 @@ export function createApp({ config, broker, log, access, metrics }: AppDeps) {
     .use(statusRoutes(broker))
     .use(topicRoutes(broker, log))
     .use(metrics ? metricsRoute(metrics.registry, config.metricsPublic) : new Elysia({ name: 'no-metrics' }))
-    .use(wsRoute(broker, log, config, access, metrics?.observer))
+    .use(wsRoute(broker, log, config, access, metrics?.observer, liveness))
     .use(docsRoutes(config.docsPublic))
 }
 

@@ -38,5 +38,7 @@ export function statusRoutes(broker: Broker, startedAt: number = performance.now
       },
       { response: { 200: HealthBody }, detail: { summary: 'Liveness and counts (never needs the API key)', tags: ['status'], security: [] } },
     )
-    .get('/stats', () => ({ topics: broker.stats() }), { response: { 200: StatsBody, 401: ErrorBody }, detail: { summary: 'Per-topic counters', tags: ['status'] } })
+    // A Response, not an object: Elysia's response normalization rebuilds objects by assignment and would
+    // drop a topic named '__proto__'. The schema still documents the body.
+    .get('/stats', () => Response.json({ topics: broker.stats() }), { response: { 200: StatsBody, 401: ErrorBody }, detail: { summary: 'Per-topic counters', tags: ['status'] } })
 }

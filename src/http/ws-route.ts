@@ -50,7 +50,45 @@ interface ConnectionState {
   limiter: RateLimiter | undefined
 }
 
-export function wsRoute(broker: Broker, log: Logger, config: Config, access: AccessState, observer: WsObserver = noopWsObserver) {
+/**
+ * Dead-peer detection. Bun's idle timeout cannot do it here: every frame the
+ * server SENDS resets it, and the heartbeat's info frames go out more often
+ * than the timeout, so a peer that never answers would stay open forever. So
+ * each socket's last sign of life (open, message, ping or pong received) is
+ * kept here; each heartbeat `sweep` pings every socket and terminates the ones
+ * silent for longer than `maxSilentMs`.
+ */
+export class PeerLiveness {
+  private readonly lastSeen = new Map<ServerWebSocket<unknown>, number>()
+  seen(ws: ServerWebSocket<unknown>): void {
+    this.lastSeen.set(ws, performance.now())
+  }
+  forget(ws: ServerWebSocket<unknown>): void {
+    this.lastSeen.delete(ws)
+  }
+  /** Terminates sockets silent for more than `maxSilentMs` (their close handler releases them); pings the rest. */
+  sweep(maxSilentMs: number): void {
+    const now = performance.now()
+    for (const [ws, seen] of this.lastSeen) {
+      if (now - seen > maxSilentMs) {
+        this.lastSeen.delete(ws)
+        ws.terminate()
+      } else ws.ping()
+    }
+  }
+}
+
+/** Elysia hands ping/pong handlers the Bun socket itself, and other handlers its wrapper. */
+const rawOf = (ws: { raw?: unknown }) => (ws.raw ?? ws) as ServerWebSocket<unknown>
+
+export function wsRoute(
+  broker: Broker,
+  log: Logger,
+  config: Config,
+  access: AccessState,
+  observer: WsObserver = noopWsObserver,
+  liveness: PeerLiveness = new PeerLiveness(),
+) {
   const connections = new WeakMap<object, ConnectionState>()
   const logInternal = (error: unknown, context: Record<string, unknown>) => log.error('ws_internal_error', { ...context, ...errorFields(error) })
   const rateLimit =
@@ -64,10 +102,12 @@ export function wsRoute(broker: Broker, log: Logger, config: Config, access: Acc
       connections.set(raw, { session, limiter: rateLimit && new RateLimiter(rateLimit) })
       access.connections++
       raw.subscribe(BROADCAST_TOPIC)
+      liveness.seen(raw)
       observer.opened()
       log.info('connect', { session: session.id, remote: raw.remoteAddress })
     },
     message(ws, message) {
+      liveness.seen(ws.raw as ServerWebSocket<unknown>)
       const state = connections.get(ws.raw)
       if (!state) return
       if (dispatchFrame(broker, state.session, message, logInternal, state.limiter, observer) === 'abusive') {
@@ -81,7 +121,14 @@ export function wsRoute(broker: Broker, log: Logger, config: Config, access: Acc
       const state = connections.get(ws.raw)
       if (state) broker.drained(state.session)
     },
+    ping(ws) {
+      liveness.seen(rawOf(ws))
+    },
+    pong(ws) {
+      liveness.seen(rawOf(ws))
+    },
     close(ws, code, reason) {
+      liveness.forget(ws.raw as ServerWebSocket<unknown>)
       const state = connections.get(ws.raw)
       if (!state) return
       const session = state.session
