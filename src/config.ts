@@ -50,6 +50,54 @@ export const options = {
     env: 'SOCKET_HIGH_WATER_BYTES',
     schema: Type.Integer({ minimum: 1024, maximum: 256 * MiB, default: MiB, description: 'Bytes buffered in the server for one socket above which its messages wait in its queue (where drop-oldest applies).' }),
   },
+  logLevel: {
+    env: 'LOG_LEVEL',
+    schema: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error'), Type.Literal('silent')], { default: 'info', description: 'Least severe log level written (see docs/operations.md for the events at each level).' }),
+  },
+  logFormat: {
+    env: 'LOG_FORMAT',
+    schema: Type.Union([Type.Literal('auto'), Type.Literal('json'), Type.Literal('pretty')], { default: 'auto', description: 'json: one JSON object per line; pretty: human-readable; auto: pretty when stdout is a terminal, else json.' }),
+  },
+  metricsTopicLabels: {
+    env: 'METRICS_TOPIC_LABELS',
+    schema: Type.Boolean({ default: false, description: 'Add a topic label to per-topic metrics. Off by default: topic names are unbounded, and every name becomes a time series.' }),
+  },
+  metricsPublic: {
+    env: 'METRICS_PUBLIC',
+    schema: Type.Boolean({ default: false, description: 'Serve GET /metrics without the API key (when API_KEY is set). Default: /metrics needs X-API-Key like the rest of the REST API.' }),
+  },
+  docsPublic: {
+    env: 'DOCS_PUBLIC',
+    schema: Type.Boolean({ default: true, description: 'Serve the API documents (/openapi, /openapi/json, /asyncapi.json) without the API key. They describe the contract and hold no data.' }),
+  },
+  maxTopics: {
+    env: 'MAX_TOPICS',
+    schema: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 10_000, description: 'Topics that may exist at once; POST /topics past it gets 429 LIMIT_EXCEEDED.' }),
+  },
+  maxSubscriptionsPerConnection: {
+    env: 'MAX_SUBSCRIPTIONS_PER_CONNECTION',
+    schema: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000, description: 'Topics one connection may subscribe to; past it subscribe gets error LIMIT_EXCEEDED.' }),
+  },
+  maxConnections: {
+    env: 'MAX_CONNECTIONS',
+    schema: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 100_000, description: 'Open WebSocket connections; a refused upgrade gets HTTP 503.' }),
+  },
+  rateLimitPerSec: {
+    env: 'RATE_LIMIT_PER_SEC',
+    schema: Type.Number({ minimum: 0, maximum: 1_000_000, default: 0, description: 'Frames per second each connection may send (token bucket); past it a frame gets error RATE_LIMITED and is not executed. 0 = off.' }),
+  },
+  rateLimitBurst: {
+    env: 'RATE_LIMIT_BURST',
+    schema: Type.Integer({ minimum: 0, maximum: 10_000_000, default: 0, description: 'Bucket size: frames a connection may send at once above the rate. 0 = same as RATE_LIMIT_PER_SEC (at least 1).' }),
+  },
+  rateLimitCloseAfterMs: {
+    env: 'RATE_LIMIT_CLOSE_AFTER_MS',
+    schema: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 5000, description: 'A connection rate-limited without a one-second pause for this long is closed with 4429.' }),
+  },
+  allowedOrigins: {
+    env: 'ALLOWED_ORIGINS',
+    schema: Type.String({ default: '', description: 'Comma-separated exact origins (e.g. https://app.example.com) allowed to open /ws; others get 403. Empty = any. Requests without Origin (non-browser clients) are allowed.' }),
+  },
 } as const satisfies Record<string, { env: string; schema: TSchema }>
 
 type Options = typeof options
@@ -95,7 +143,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       continue
     }
     const source = flags[key] !== undefined ? flagOf(o.env) : o.env
-    const value = o.schema.type === 'integer' ? (/^-?\d+$/.test(given.trim()) ? Number(given) : given) : given
+    const value = parseRaw(o.schema, given)
     if (!Value.Check(o.schema, value)) {
       const err = Value.Errors(o.schema, value).First()
       throw new ConfigError(`invalid ${source}=${JSON.stringify(given)}: ${describe(o.schema) ?? err?.message}`)
@@ -105,8 +153,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return raw as Config
 }
 
+const BOOLEANS: Record<string, boolean> = { true: true, false: false, '1': true, '0': false, yes: true, no: false }
+
+/** Environment and flags are strings: numbers and booleans are converted, anything else is checked as given. */
+function parseRaw(schema: TSchema, given: string): unknown {
+  const text = given.trim()
+  if (schema.type === 'integer' || schema.type === 'number') return /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : given
+  if (schema.type === 'boolean') return BOOLEANS[text.toLowerCase()] ?? given
+  return given
+}
+
 function describe(schema: TSchema): string | undefined {
+  if (schema.type === 'boolean') return 'expected true or false'
   if (schema.type === 'integer') return `expected an integer from ${schema.minimum} to ${schema.maximum}`
+  if (schema.type === 'number') return `expected a number from ${schema.minimum} to ${schema.maximum}`
   if (schema.anyOf) return `expected one of ${schema.anyOf.map((s: TSchema) => s.const).join(', ')}`
   return undefined
 }
@@ -125,6 +185,11 @@ export function helpText(): string {
   }
   lines.push('', '  --help                       print this text and exit')
   return lines.join('\n')
+}
+
+/** The origins of ALLOWED_ORIGINS as a set; empty = any origin. */
+export function allowedOriginSet(config: Config): Set<string> {
+  return new Set(config.allowedOrigins.split(',').map((o) => o.trim()).filter(Boolean))
 }
 
 /** Bun's idle timeout (seconds) for a heartbeat: two intervals, at least Bun's floor of 8 s, at most 960 s. */

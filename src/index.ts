@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 /** Entry point: `bun run src/index.ts [--flag value]...` or the compiled `herald` binary. */
 import { ConfigError, helpText, loadConfig } from './config'
-import { createLogger, type LogLevel } from './log'
+import { createLogger, redactConfig } from './log'
 import { startHerald } from './server'
 
 const argv = process.argv.slice(2)
@@ -19,9 +19,8 @@ try {
   process.exit(2)
 }
 
-const log = createLogger((process.env.LOG_LEVEL as LogLevel | undefined) ?? 'info')
-const { apiKey, ...visible } = config
-log.info('config', { ...visible, apiKey: apiKey ? '(set)' : '(unset)' })
+const log = createLogger(config.logLevel, { format: config.logFormat })
+log.info('config', redactConfig(config))
 const herald = startHerald(config, log)
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const)

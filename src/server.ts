@@ -1,30 +1,62 @@
 /**
- * Starts herald: broker, app, listener, heartbeat, and the shutdown sequence.
+ * Starts herald: metrics, broker, app, listener, heartbeat, and the shutdown sequence.
  */
-import type { Server } from 'bun'
+import type { Server, ServerWebSocket } from 'bun'
 import { MemoryBroker } from './broker/memory-broker'
 import type { Config } from './config'
 import { CloseCode, CloseReason } from './errors'
 import { createApp } from './http/app'
 import type { AccessState } from './http/access-control'
-import { BROADCAST_TOPIC } from './http/ws-route'
+import { BROADCAST_TOPIC, PeerLiveness } from './http/ws-route'
 import { type Logger, createLogger } from './log'
+import { MetricsObserver } from './metrics/observer'
+import { createRegistry } from './metrics/registry'
 import { infoFrame } from './protocol/server-frames'
+import type { Registry } from 'prom-client'
 
 export interface Herald {
   readonly port: number
   readonly url: string
   readonly broker: MemoryBroker
+  /** This instance's Prometheus registry (what GET /metrics serves). */
+  readonly metrics: Registry
   /** The graceful shutdown sequence; resolves when every socket is closed and the listener stopped. Idempotent. */
   shutdown(): Promise<void>
 }
 
+/**
+ * Bun's `message` handler, counting the bytes of each WebSocket message before
+ * handing it on exactly as Elysia's own handler does (`ws.data.message?.(ws,
+ * message)`, elysia/dist/ws/index.mjs). Elysia parses JSON before any route
+ * hook runs, so this is the only place that sees the size as received. Every
+ * /ws test breaks if Elysia changes that contract.
+ */
+function countingMessageHandler(count: (bytes: number) => void) {
+  return (ws: ServerWebSocket<{ message?: (ws: unknown, message: unknown) => void }>, message: string | Buffer) => {
+    count(typeof message === 'string' ? Buffer.byteLength(message) : message.byteLength)
+    ws.data.message?.(ws, message)
+  }
+}
+
 export function startHerald(config: Config, log: Logger = createLogger('silent')): Herald {
-  const broker = new MemoryBroker(config)
-  const access: AccessState = { accepting: true }
-  const app = createApp({ config, broker, log, access }).listen({ port: config.port, hostname: config.host })
+  const observer = new MetricsObserver(log)
+  const broker = new MemoryBroker(config, observer)
+  const registry = createRegistry(observer, broker, { topicLabels: config.metricsTopicLabels, slowConsumerPolicy: config.slowConsumerPolicy })
+  const access: AccessState = { accepting: true, connections: 0 }
+  const liveness = new PeerLiveness()
+  const app = createApp({ config, broker, log, access, metrics: { registry, observer }, liveness }).listen({
+    port: config.port,
+    hostname: config.host,
+    websocket: { message: countingMessageHandler((bytes) => observer.messageBytes(bytes)) },
+  } as Parameters<ReturnType<typeof createApp>['listen']>[0])
   const server = app.server as Server<unknown>
-  const heartbeat = setInterval(() => server.publish(BROADCAST_TOPIC, infoFrame('ping')), config.heartbeatIntervalMs)
+  // A peer that answered no ping for two intervals (at least Bun's 8 s floor) is dropped at the next beat.
+  // Not capped like Bun's idle timeout (960 s): with pings only every interval, a live peer is silent for up to one.
+  const maxSilentMs = Math.max(2 * config.heartbeatIntervalMs, 8000)
+  const heartbeat = setInterval(() => {
+    server.publish(BROADCAST_TOPIC, infoFrame('ping'))
+    liveness.sweep(maxSilentMs)
+  }, config.heartbeatIntervalMs)
 
   let stopping: Promise<void> | undefined
   /**
@@ -55,6 +87,7 @@ export function startHerald(config: Config, log: Logger = createLogger('silent')
     port: server.port!,
     url: server.url.href.replace(/\/$/, ''),
     broker,
+    metrics: registry,
     shutdown: () => (stopping ??= shutdown()),
   }
 }

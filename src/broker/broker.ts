@@ -57,6 +57,16 @@ export interface BrokerHealth {
   connections: number
 }
 
+/** What waits inside this server for slow sockets, for the metrics. */
+export interface BrokerBacklog {
+  /** Frames waiting in per-subscription queues and reply queues, summed over connections. */
+  queued: number
+  /** Connections whose socket is backed up (waiting for drain). */
+  stalled: number
+  /** Seconds since the oldest event still waiting in a subscription queue was published; 0 when none waits. */
+  oldestQueuedSeconds: number
+}
+
 export interface PublishResult {
   seq: number
 }
@@ -90,6 +100,8 @@ export interface Broker {
 
   health(): BrokerHealth
   stats(): Record<string, TopicStats>
+  /** Walks every connection: for scrapes, not for the hot path. */
+  backlog(): BrokerBacklog
 
   /** True while every connection's queue and the sink buffers are empty. */
   idle(): boolean

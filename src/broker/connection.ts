@@ -24,6 +24,10 @@ export interface OutboundFrame {
   readonly bytes: number
   /** Broker-wide publish order. */
   readonly serial: number
+  /** An event frame (counted as a delivered message), not a reply or notice. */
+  readonly event: boolean
+  /** performance.now() when an event was published (0 for other frames), for the oldest-queued-age metric. */
+  readonly at: number
 }
 
 export class ClientConnection implements Session {
@@ -36,11 +40,12 @@ export class ClientConnection implements Session {
   /** The sink is backed up; waiting for drain before the next flush. */
   stalled = false
   closed = false
-  /** Frames and bytes written by the last flush, for the broker's observer. */
+  /** Frames, bytes and event frames written by the last flush, for the broker's observer. */
   written = 0
   writtenBytes = 0
-  /** SLOW_CONSUMER notices written, ever. */
-  noticesSent = 0
+  writtenEvents = 0
+  /** SLOW_CONSUMER notices queued or written since the broker last looked; it reports and clears them. */
+  readonly notices: Array<{ topic: string; dropped: number }> = []
 
   constructor(
     readonly id: number,
@@ -63,7 +68,7 @@ export class ClientConnection implements Session {
     const moved: OutboundFrame[] = []
     if (sub.lost > 0) {
       const text = slowConsumerNotice(sub)
-      moved.push({ text, bytes: Buffer.byteLength(text), serial: sub.queue.peek()?.serial ?? 0 })
+      moved.push({ text, bytes: Buffer.byteLength(text), serial: sub.queue.peek()?.serial ?? 0, event: false, at: 0 })
     }
     for (let frame = sub.queue.shift(); frame !== undefined; frame = sub.queue.shift()) moved.push(frame)
     if (moved.length === 0) return
@@ -92,6 +97,7 @@ export class ClientConnection implements Session {
   flush(): void {
     this.written = 0
     this.writtenBytes = 0
+    this.writtenEvents = 0
     if (this.closed) return
     let budget = this.highWater - this.sink.bufferedAmount()
     if (budget <= 0) return
@@ -119,6 +125,7 @@ export class ClientConnection implements Session {
       budget -= frame.bytes
       this.written++
       this.writtenBytes += frame.bytes
+      if (frame.event) this.writtenEvents++
     }
     return budget
   }
@@ -133,7 +140,6 @@ export class ClientConnection implements Session {
       budget -= notice.length
       this.written++
       this.writtenBytes += notice.length
-      this.noticesSent++
     }
     while (budget > 0) {
       const frame = queue.peek()
@@ -143,6 +149,7 @@ export class ClientConnection implements Session {
       budget -= frame.bytes
       this.written++
       this.writtenBytes += frame.bytes
+      this.writtenEvents++
     }
     return budget
   }
@@ -177,6 +184,7 @@ export class ClientConnection implements Session {
 function slowConsumerNotice(sub: Subscription): string {
   const lost = sub.lost
   sub.lost = 0
+  sub.connection.notices.push({ topic: sub.topic.name, dropped: lost })
   return errorFrame(
     undefined,
     ErrorCode.SLOW_CONSUMER,

@@ -12,7 +12,7 @@
 import { CloseCode, CloseReason, ErrorCode, HeraldError } from '../errors'
 import type { Message } from '../protocol/frames'
 import { ackFrame, errorFrame, eventFrame, infoFrame, now } from '../protocol/server-frames'
-import type { Broker, BrokerHealth, PublishResult, Session, Sink, SubscribeRequest, TopicStats, TopicSummary } from './broker'
+import type { Broker, BrokerBacklog, BrokerHealth, PublishResult, Session, Sink, SubscribeRequest, TopicStats, TopicSummary } from './broker'
 import { ClientConnection, type OutboundFrame } from './connection'
 import { Subscription } from './subscription'
 import { type BrokerObserver, noopObserver } from './observer'
@@ -26,6 +26,10 @@ export interface MemoryBrokerOptions {
   socketHighWaterBytes: number
   /** How often stalled sinks are re-checked in case a drain event is missed (ms). Default 50. */
   stallPollMs?: number
+  /** Topics that may exist at once. Default unlimited. */
+  maxTopics?: number
+  /** Topics one connection may subscribe to. Default unlimited. */
+  maxSubscriptionsPerConnection?: number
 }
 
 export class MemoryBroker implements Broker {
@@ -78,6 +82,8 @@ export class MemoryBroker implements Broker {
   createTopic(name: string): void {
     this.assertOpen()
     if (this.topics.has(name)) throw new HeraldError(ErrorCode.TOPIC_EXISTS, `Topic '${name}' already exists`)
+    const max = this.options.maxTopics ?? Infinity
+    if (this.topics.size >= max) throw new HeraldError(ErrorCode.LIMIT_EXCEEDED, `topic limit reached (MAX_TOPICS=${max})`)
     this.topics.set(name, new Topic(name, this.options.historySize))
   }
 
@@ -105,6 +111,9 @@ export class MemoryBroker implements Broker {
     const existing = connection.subscriptions.get(topic.name)
     if (existing) existing.clientId = request.clientId
     else {
+      const max = this.options.maxSubscriptionsPerConnection ?? Infinity
+      if (connection.subscriptions.size >= max)
+        throw new HeraldError(ErrorCode.LIMIT_EXCEEDED, `subscription limit reached (MAX_SUBSCRIPTIONS_PER_CONNECTION=${max})`)
       const sub = new Subscription(connection, topic, request.clientId, this.options.queueSize)
       connection.subscriptions.set(topic.name, sub)
       topic.subscribers.add(sub)
@@ -126,15 +135,20 @@ export class MemoryBroker implements Broker {
   publish(topicName: string, message: Message): PublishResult {
     this.assertOpen()
     const topic = this.topic(topicName)
-    const seq = ++topic.seq
+    const seq = topic.seq + 1
     const ts = now()
-    const frame = this.frame(eventFrame(topic.name, seq, message, ts))
+    // Serialized before it counts: a payload that cannot be serialized (nesting too deep) must not consume a seq.
+    const frame = this.frame(eventFrame(topic.name, seq, message, ts), true)
+    topic.seq = seq
     topic.history.push(frame)
     topic.bytes += frame.bytes
     topic.lastPublish = ts
     this.observer.published(topic.name, frame.bytes)
     const evict = this.options.slowConsumerPolicy === 'disconnect'
     for (const sub of topic.subscribers) {
+      // A burst of publishes within one event-loop turn must not overflow a subscriber whose socket can take
+      // more: write what its queue holds now, so only a really backed-up (stalled) subscriber drops.
+      if (sub.queue.size === sub.queue.capacity && !sub.connection.stalled) this.flushConnection(sub.connection)
       if (sub.offer(frame)) {
         topic.dropped++
         this.observer.dropped(topic.name)
@@ -162,10 +176,27 @@ export class MemoryBroker implements Broker {
   }
 
   stats(): Record<string, TopicStats> {
-    const out: Record<string, TopicStats> = {}
-    for (const t of this.topics.values())
-      out[t.name] = { messages: t.seq, subscribers: t.subscribers.size, dropped: t.dropped, bytes: t.bytes, history: t.history.size, last_publish: t.lastPublish }
-    return out
+    // fromEntries defines own keys, so a topic named '__proto__' is a key like any other (assignment would set the prototype).
+    return Object.fromEntries(
+      [...this.topics.values()].map((t) => [
+        t.name,
+        { messages: t.seq, subscribers: t.subscribers.size, dropped: t.dropped, bytes: t.bytes, history: t.history.size, last_publish: t.lastPublish },
+      ]),
+    )
+  }
+
+  backlog(): BrokerBacklog {
+    let queued = 0
+    let oldest = Infinity
+    for (const c of this.connections) {
+      queued += c.pendingReplies()
+      for (const sub of c.subscriptions.values()) {
+        queued += sub.queue.size
+        const at = sub.queue.peek()?.at
+        if (at !== undefined && at < oldest) oldest = at
+      }
+    }
+    return { queued, stalled: this.stalled.size, oldestQueuedSeconds: oldest === Infinity ? 0 : (performance.now() - oldest) / 1000 }
   }
 
   idle(): boolean {
@@ -193,8 +224,9 @@ export class MemoryBroker implements Broker {
     this.stallPoll = undefined
   }
 
-  private frame(text: string): OutboundFrame {
-    return { text, bytes: Buffer.byteLength(text), serial: ++this.serial }
+  private frame(text: string, event = false): OutboundFrame {
+    // One object shape for every frame keeps the flush loops monomorphic.
+    return { text, bytes: Buffer.byteLength(text), serial: ++this.serial, event, at: event ? performance.now() : 0 }
   }
 
   private queueReply(connection: ClientConnection, frame: OutboundFrame): void {
@@ -206,7 +238,7 @@ export class MemoryBroker implements Broker {
   private evictSlow(connection: ClientConnection, why: string): void {
     if (connection.closed) return
     connection.sink.send(errorFrame(undefined, ErrorCode.SLOW_CONSUMER, why))
-    this.observer.slowConsumer('disconnect')
+    this.observer.slowConsumer('disconnect', { connection: connection.id, reason: why })
     connection.sink.close(CloseCode.SLOW_CONSUMER, CloseReason.SLOW_CONSUMER)
     this.disconnect(connection)
   }
@@ -234,10 +266,12 @@ export class MemoryBroker implements Broker {
   }
 
   private flushConnection(connection: ClientConnection): void {
-    const notices = connection.noticesSent
     connection.flush()
-    if (connection.written > 0) this.observer.delivered(connection.written, connection.writtenBytes)
-    if (connection.noticesSent !== notices) this.observer.slowConsumer('notice')
+    if (connection.written > 0) this.observer.delivered(connection.written, connection.writtenBytes, connection.writtenEvents)
+    if (connection.notices.length > 0) {
+      for (const n of connection.notices) this.observer.slowConsumer('notice', { connection: connection.id, topic: n.topic, dropped: n.dropped })
+      connection.notices.length = 0
+    }
     if (connection.closed || !connection.hasPending()) return
     // Bun reports drain only after it had to buffer; if the kernel took everything, try again next turn.
     if (connection.sink.bufferedAmount() === 0) this.schedule(connection)

@@ -3,23 +3,39 @@
  * options live here because they only take effect in `new Elysia({ websocket })`.
  */
 import { Elysia } from 'elysia'
+import type { Registry } from 'prom-client'
 import type { Broker } from '../broker/broker'
 import { type Config, idleTimeoutSeconds } from '../config'
 import type { Logger } from '../log'
 import { type AccessState, accessControl } from './access-control'
+import { PUBLIC_PATHS } from './auth'
+import { DOCS_PATHS, docsRoutes } from './docs-routes'
+import { metricsRoute } from './metrics-route'
 import { restErrors } from './rest-errors'
 import { statusRoutes } from './status-routes'
 import { topicRoutes } from './topic-routes'
-import { wsRoute } from './ws-route'
+import { type PeerLiveness, type WsObserver, wsRoute } from './ws-route'
 
 export interface AppDeps {
   config: Config
   broker: Broker
   log: Logger
   access: AccessState
+  /** The instance's metrics: /metrics serves `registry`, the /ws route reports to `observer`. Absent: no /metrics. */
+  metrics?: { registry: Registry; observer: WsObserver }
+  /** Dead-peer detection, swept by the server's heartbeat. */
+  liveness?: PeerLiveness
 }
 
-export function createApp({ config, broker, log, access }: AppDeps) {
+/** Paths reachable without the API key: /health always, /metrics and the documents when configured so. */
+export function publicPaths(config: Config): Set<string> {
+  const paths = new Set(PUBLIC_PATHS)
+  if (config.metricsPublic) paths.add('/metrics')
+  if (config.docsPublic) for (const p of DOCS_PATHS) paths.add(p)
+  return paths
+}
+
+export function createApp({ config, broker, log, access, metrics, liveness }: AppDeps) {
   return new Elysia({
     websocket: {
       maxPayloadLength: config.maxPayloadBytes,
@@ -34,10 +50,12 @@ export function createApp({ config, broker, log, access }: AppDeps) {
     serve: { maxRequestBodySize: config.maxPayloadBytes },
   })
     .use(restErrors(log))
-    .use(accessControl(config.apiKey, access))
+    .use(accessControl(config, access, publicPaths(config)))
     .use(statusRoutes(broker))
-    .use(topicRoutes(broker))
-    .use(wsRoute(broker, log))
+    .use(topicRoutes(broker, log))
+    .use(metrics ? metricsRoute(metrics.registry, config.metricsPublic) : new Elysia({ name: 'no-metrics' }))
+    .use(wsRoute(broker, log, config, access, metrics?.observer, liveness))
+    .use(docsRoutes(config.docsPublic))
 }
 
 export type App = ReturnType<typeof createApp>

@@ -1,25 +1,29 @@
 /** REST: /health (liveness, never behind auth) and /stats. */
+import { Type } from '@sinclair/typebox'
 import { Elysia, t } from 'elysia'
 import type { Broker } from '../broker/broker'
+import { ErrorBody } from './rest-errors'
+
+// Plain TypeBox integers: Elysia's t.Integer also accepts numeric strings, which is right for input, not for documenting output.
+const Count = (description?: string) => Type.Integer({ minimum: 0, ...(description ? { description } : {}) })
 
 export const HealthBody = t.Object({
-  uptime_sec: t.Integer({ minimum: 0 }),
-  topics: t.Integer({ minimum: 0 }),
-  /** All subscriptions over all connections. */
-  subscribers: t.Integer({ minimum: 0 }),
-  connections: t.Integer({ minimum: 0 }),
+  uptime_sec: Count('Seconds since start.'),
+  topics: Count(),
+  subscribers: Count('All subscriptions over all connections.'),
+  connections: Count('Open WebSocket connections.'),
 })
 
 export const StatsBody = t.Object({
   topics: t.Record(
     t.String(),
     t.Object({
-      messages: t.Integer({ minimum: 0, description: 'Published since the topic was created.' }),
-      subscribers: t.Integer({ minimum: 0 }),
-      dropped: t.Integer({ minimum: 0, description: 'Dropped from slow subscribers’ queues.' }),
-      bytes: t.Integer({ minimum: 0, description: 'UTF-8 bytes of event frames published.' }),
-      history: t.Integer({ minimum: 0, description: 'Messages held for replay.' }),
-      last_publish: t.Union([t.String(), t.Null()]),
+      messages: Count('Published since the topic was created.'),
+      subscribers: Count('Current subscriptions.'),
+      dropped: Count('Dropped from slow subscribers’ queues.'),
+      bytes: Count('UTF-8 bytes of event frames published.'),
+      history: Count('Messages held for replay.'),
+      last_publish: t.Union([t.String({ description: 'ISO-8601 UTC time of the last publish.' }), t.Null()]),
     }),
   ),
 })
@@ -32,7 +36,9 @@ export function statusRoutes(broker: Broker, startedAt: number = performance.now
         const h = broker.health()
         return { uptime_sec: Math.floor((performance.now() - startedAt) / 1000), topics: h.topics, subscribers: h.subscribers, connections: h.connections }
       },
-      { response: { 200: HealthBody }, detail: { summary: 'Liveness and counts (no auth)', tags: ['status'] } },
+      { response: { 200: HealthBody }, detail: { summary: 'Liveness and counts (never needs the API key)', tags: ['status'], security: [] } },
     )
-    .get('/stats', () => ({ topics: broker.stats() }), { response: { 200: StatsBody }, detail: { summary: 'Per-topic counters', tags: ['status'] } })
+    // A Response, not an object: Elysia's response normalization rebuilds objects by assignment and would
+    // drop a topic named '__proto__'. The schema still documents the body.
+    .get('/stats', () => Response.json({ topics: broker.stats() }), { response: { 200: StatsBody, 401: ErrorBody }, detail: { summary: 'Per-topic counters', tags: ['status'] } })
 }

@@ -1,24 +1,28 @@
 /** REST: create, delete and list topics. Business logic lives in the broker; these only translate. */
+import { Type } from '@sinclair/typebox'
 import { Elysia, t } from 'elysia'
 import type { Broker } from '../broker/broker'
+import type { Logger } from '../log'
 import { TopicName } from '../protocol/frames'
 import { ErrorBody } from './rest-errors'
 
 export const CreateTopicBody = t.Object({ name: TopicName })
 const TopicChange = (status: 'created' | 'deleted') => t.Object({ status: t.Literal(status), topic: t.String() })
-export const TopicList = t.Object({ topics: t.Array(t.Object({ name: t.String(), subscribers: t.Integer({ minimum: 0 }) })) })
+// Plain TypeBox integers in responses: Elysia's t.Integer also accepts numeric strings, which is right for input, not for documenting output.
+export const TopicList = t.Object({ topics: t.Array(t.Object({ name: t.String(), subscribers: Type.Integer({ minimum: 0 }) })) })
 
-export function topicRoutes(broker: Broker) {
+export function topicRoutes(broker: Broker, log?: Logger) {
   return new Elysia({ name: 'topic-routes' })
     .post(
       '/topics',
       ({ body, status }) => {
         broker.createTopic(body.name)
+        log?.info('topic_created', { topic: body.name })
         return status(201, { status: 'created' as const, topic: body.name })
       },
       {
         body: CreateTopicBody,
-        response: { 201: TopicChange('created'), 400: ErrorBody, 409: ErrorBody },
+        response: { 201: TopicChange('created'), 400: ErrorBody, 401: ErrorBody, 409: ErrorBody, 413: ErrorBody, 429: ErrorBody, 503: ErrorBody },
         detail: { summary: 'Create a topic', tags: ['topics'] },
       },
     )
@@ -26,16 +30,17 @@ export function topicRoutes(broker: Broker) {
       '/topics/:name',
       ({ params }) => {
         broker.deleteTopic(params.name)
+        log?.info('topic_deleted', { topic: params.name })
         return { status: 'deleted' as const, topic: params.name }
       },
       {
         params: t.Object({ name: TopicName }),
-        response: { 200: TopicChange('deleted'), 400: ErrorBody, 404: ErrorBody },
+        response: { 200: TopicChange('deleted'), 400: ErrorBody, 401: ErrorBody, 404: ErrorBody },
         detail: { summary: 'Delete a topic; its subscribers get info topic_deleted', tags: ['topics'] },
       },
     )
     .get('/topics', () => ({ topics: broker.listTopics() }), {
-      response: { 200: TopicList },
+      response: { 200: TopicList, 401: ErrorBody },
       detail: { summary: 'List topics with their subscriber counts', tags: ['topics'] },
     })
 }

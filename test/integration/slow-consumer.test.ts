@@ -35,7 +35,7 @@ describe('slow consumer (raw TCP client that stops reading)', () => {
     expect(fast.inbox.filter((f) => f.type === 'error')).toEqual([])
     // The server noticed: drops are counted while the reader is paused.
     await until(async () => {
-      const stats = await (await fetch(`${server.http}/stats`)).json()
+      const stats = (await (await fetch(`${server.http}/stats`)).json()) as any
       return stats.topics.t.dropped > 0 ? stats : undefined
     }, 5000, 'dropped > 0 in /stats')
 
@@ -74,5 +74,54 @@ describe('slow consumer (raw TCP client that stops reading)', () => {
     const after = frames.slice(firstNotice).find((f) => f.type === 'event')
     expect(after.seq - (before?.seq ?? 0) - 1).toBe(Number(/dropped (\d+)/.exec(frames[firstNotice].error.message)![1]))
     slow.destroy()
+  }, 60_000)
+
+  test('disconnect policy: the slow one gets a SLOW_CONSUMER error, then close code 4000; the others continue', async () => {
+    await using server = startServer({ queueSize: 10, socketHighWaterBytes: 64 * 1024, slowConsumerPolicy: 'disconnect' })
+    expect(await server.createTopic('t')).toBe(201)
+
+    const slow = await rawConnect(server.port)
+    slow.sendText(JSON.stringify({ type: 'subscribe', topic: 't', client_id: 'slow', request_id: 'sub' }))
+    await slow.waitForTextFrames(1, 3000)
+    slow.pause()
+
+    using fast = await connect(server.ws)
+    expect((await fast.request({ type: 'subscribe', topic: 't', client_id: 'fast' })).type).toBe('ack')
+    using publisher = await connect(server.ws)
+
+    const total = 2000
+    const window = 5
+    for (let i = 1; i <= total; i += window) {
+      for (let k = i; k < i + window; k++) publisher.send({ type: 'publish', topic: 't', message: { id: uuid(), payload: { i: k, pad: PAYLOAD } } })
+      for (let k = i; k < i + window; k++) expect((await fast.nextOfType('event', 10_000)).seq).toBe(k)
+    }
+    expect(fast.inbox.filter((f) => f.type === 'error')).toEqual([])
+    // The server let go of the slow connection and its subscription.
+    const health: any = await until(async () => {
+      const h: any = await (await fetch(`${server.http}/health`)).json()
+      return h.subscribers === 1 ? h : undefined
+    }, 5000, 'the slow subscription to be released')
+    expect(health.connections).toBe(2)
+
+    slow.resume()
+    await within(slow.ended, 15_000, 'the slow socket to be closed')
+    const texts = slow.frames.filter((f) => f.opcode === 1).map(json)
+    const last = texts.at(-1)
+    expect(last.type).toBe('error')
+    expect(last.error.code).toBe('SLOW_CONSUMER')
+    expect(last.ts).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
+    // Before the error: the ack, then events in order with no duplicate.
+    const seqs = texts.filter((f) => f.type === 'event').map((f) => f.seq)
+    expect(seqs).toEqual([...new Set(seqs)].sort((a, b) => a - b))
+    expect(seqs.length).toBeLessThan(total)
+    const close = slow.frames.find((f) => f.opcode === 8)
+    expect(close).toBeDefined()
+    expect(close!.payload.readUInt16BE(0)).toBe(4000)
+    // After the close frame nothing else was sent.
+    expect(slow.frames.at(-1)!.opcode).toBe(8)
+
+    // The others keep going.
+    publisher.send({ type: 'publish', topic: 't', message: { id: uuid(), payload: { i: total + 1 } } })
+    expect((await fast.nextOfType('event')).seq).toBe(total + 1)
   }, 60_000)
 })

@@ -1,0 +1,110 @@
+/**
+ * The Prometheus metrics of one herald instance, in its own prom-client
+ * Registry (never the global one, so several servers in one process, as in
+ * the tests, do not collide). Every herald metric is computed at scrape time:
+ * counters copy the totals that `MetricsObserver` keeps in plain fields, and
+ * gauges ask the broker. docs/operations.md explains each metric.
+ *
+ * Per-topic series (label `topic`) exist only with METRICS_TOPIC_LABELS=true;
+ * they come from `broker.stats()`, so a deleted topic's series disappear and a
+ * re-created topic's counters start again from 0 (Prometheus treats that as a
+ * counter reset).
+ */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+import type { Broker } from '../broker/broker'
+import type { MetricsObserver } from './observer'
+
+export interface MetricsOptions {
+  topicLabels: boolean
+  slowConsumerPolicy: string
+}
+
+type Source = Pick<Broker, 'health' | 'stats' | 'backlog'>
+
+export function createRegistry(observer: MetricsObserver, broker: Source, options: MetricsOptions): Registry {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+  const registers = [registry]
+  const topicLabel = options.topicLabels ? ['topic'] : []
+
+  /** A counter whose value is copied from `read()` at scrape time. */
+  function counter(name: string, help: string, labelNames: string[], read: (set: (value: number, labels?: Record<string, string>) => void) => void) {
+    new Counter({
+      name,
+      help,
+      labelNames,
+      registers,
+      collect(this: Counter) {
+        this.reset()
+        read((value, labels) => (labels ? this.inc(labels, value) : this.inc(value)))
+      },
+    })
+  }
+  function gauge(name: string, help: string, labelNames: string[], read: (set: (value: number, labels?: Record<string, string>) => void) => void) {
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers,
+      collect(this: Gauge) {
+        this.reset()
+        read((value, labels) => (labels ? this.set(labels, value) : this.set(value)))
+      },
+    })
+  }
+  const perTopic = (field: 'messages' | 'dropped' | 'bytes' | 'subscribers' | 'history', set: (value: number, labels?: Record<string, string>) => void, extra: Record<string, string> = {}) => {
+    for (const [topic, s] of Object.entries(broker.stats())) set(s[field], { ...extra, topic })
+  }
+
+  // Gauges: the state now.
+  gauge('herald_connections', 'Open WebSocket connections.', [], (set) => set(broker.health().connections))
+  gauge('herald_topics', 'Topics that exist.', [], (set) => set(broker.health().topics))
+  gauge('herald_subscriptions', 'Subscriptions (connection + topic pairs).', topicLabel, (set) =>
+    options.topicLabels ? perTopic('subscribers', set) : set(broker.health().subscribers),
+  )
+  gauge('herald_history_messages', 'Messages held in topic histories for replay.', topicLabel, (set) => {
+    if (options.topicLabels) return perTopic('history', set)
+    let total = 0
+    for (const s of Object.values(broker.stats())) total += s.history
+    set(total)
+  })
+  gauge('herald_queued_frames', 'Frames waiting inside the server for slow sockets (subscription queues and reply queues).', [], (set) => set(broker.backlog().queued))
+  gauge('herald_stalled_connections', 'Connections whose socket is backed up (waiting for the client to read).', [], (set) => set(broker.backlog().stalled))
+  gauge('herald_oldest_queued_seconds', 'Age of the oldest event still waiting in a subscription queue (0 when none waits).', [], (set) =>
+    set(broker.backlog().oldestQueuedSeconds),
+  )
+
+  // Counters: totals since start.
+  counter('herald_messages_published_total', 'Messages published (accepted publish frames).', topicLabel, (set) =>
+    options.topicLabels ? perTopic('messages', set) : set(observer.publishedCount),
+  )
+  counter('herald_published_bytes_total', 'UTF-8 bytes of the event frames published (once per message, before fan-out).', topicLabel, (set) =>
+    options.topicLabels ? perTopic('bytes', set) : set(observer.publishedBytes),
+  )
+  counter('herald_messages_delivered_total', 'Event frames written to subscribers’ sockets (live and replayed), one per subscriber per message.', [], (set) =>
+    set(observer.deliveredCount),
+  )
+  counter('herald_messages_dropped_total', 'Messages dropped from slow subscribers’ queues, by slow-consumer policy.', ['policy', ...topicLabel], (set) =>
+    options.topicLabels ? perTopic('dropped', set, { policy: options.slowConsumerPolicy }) : set(observer.droppedCount, { policy: options.slowConsumerPolicy }),
+  )
+  counter('herald_slow_consumer_total', 'Slow-consumer episodes: action="notice" (SLOW_CONSUMER error sent, drop_oldest) or "disconnect" (closed with 4000).', ['action'], (set) => {
+    set(observer.slowNotices, { action: 'notice' })
+    set(observer.slowDisconnects, { action: 'disconnect' })
+  })
+  counter('herald_errors_sent_total', 'Error frames sent on /ws, by error code.', ['code'], (set) => {
+    for (const [code, n] of observer.errorsSent) set(n, { code })
+  })
+  counter('herald_ws_frames_received_total', 'Client frames received on /ws, by type ("invalid" when the frame did not decode).', ['type'], (set) => {
+    for (const [type, n] of observer.framesReceived) set(n, { type })
+  })
+  counter('herald_ws_frames_sent_total', 'Frames written to sockets by the broker (events, replies, notices).', [], (set) => set(observer.framesSent))
+  counter('herald_ws_bytes_received_total', 'Bytes of WebSocket messages received (payloads, without framing).', [], (set) => set(observer.bytesReceived))
+  counter('herald_ws_bytes_sent_total', 'Bytes of frames written to sockets by the broker (payloads, without framing).', [], (set) => set(observer.bytesSent))
+  counter('herald_ws_connections_opened_total', 'WebSocket connections accepted.', [], (set) => set(observer.connectionsOpened))
+  counter('herald_ws_connections_closed_total', 'WebSocket connections closed, by close code (codes the server does not know are counted as "other").', ['code'], (set) => {
+    for (const [code, n] of observer.closes) set(n, { code })
+  })
+
+  registry.registerMetric(observer.flushDelayHistogram)
+  return registry
+}
