@@ -15,7 +15,9 @@
  *   bounded queue that drops its oldest and counts what it lost;
  * - at a flush point every connection whose sink can take data gets all of it
  *   in the order it was generated, a SLOW_CONSUMER notice ("dropped N") right
- *   before the first surviving event of an overflowed subscription;
+ *   before the first surviving event of an overflowed subscription; a publish
+ *   that finds a queue full flushes that connection first, so only a sink that
+ *   is backed up loses messages (not one hit by a burst within one turn);
  * - unsubscribe and topic deletion hand what was queued (and the notice) to
  *   the reply queue, so it still goes out before the ack / topic_deleted;
  * - a connection whose sink is stalled and that holds more than
@@ -234,7 +236,11 @@ class Model {
     t.history.push(event)
     if (t.history.length > HISTORY) t.history.shift()
     for (const i of t.subscribers) {
-      const sub = this.conns[i]!.subs.get(topic)!
+      const c = this.conns[i]!
+      const sub = c.subs.get(topic)!
+      // A full queue is flushed on the spot unless the broker already knows the sink is backed up:
+      // only a subscriber that really cannot take more loses messages, not one hit by a burst within one turn.
+      if (sub.queue.length === QUEUE && !c.brokerStalled) this.flush(c)
       sub.queue.push(event)
       if (sub.queue.length > QUEUE) {
         sub.queue.shift()
@@ -255,22 +261,24 @@ class Model {
 
   /** One event-loop turn: every open connection whose sink can take data is flushed completely. */
   tick(): void {
-    for (const c of this.conns) {
-      if (!c.open) continue
-      if (c.sinkStalled) {
-        if (this.hasPending(c)) c.brokerStalled = true
-        continue
-      }
-      const items: Item[] = [...c.control]
-      for (const [topic, sub] of c.subs) {
-        sub.queue.forEach((e, k) => items.push({ key: e.key, frames: k === 0 && sub.lost > 0 ? [notice(topic, sub.lost), e.frame] : [e.frame] }))
-        if (sub.queue.length > 0) sub.lost = 0
-        sub.queue = []
-      }
-      items.sort((x, y) => x.key - y.key)
-      for (const item of items) c.expected.push(...item.frames)
-      c.control = []
+    for (const c of this.conns) if (c.open) this.flush(c)
+  }
+
+  /** A flush: all of it when the sink can take data; else the broker learns the sink is backed up (if it has anything to send). */
+  private flush(c: ModelConn): void {
+    if (c.sinkStalled) {
+      if (this.hasPending(c)) c.brokerStalled = true
+      return
     }
+    const items: Item[] = [...c.control]
+    for (const [topic, sub] of c.subs) {
+      sub.queue.forEach((e, k) => items.push({ key: e.key, frames: k === 0 && sub.lost > 0 ? [notice(topic, sub.lost), e.frame] : [e.frame] }))
+      if (sub.queue.length > 0) sub.lost = 0
+      sub.queue = []
+    }
+    items.sort((x, y) => x.key - y.key)
+    for (const item of items) c.expected.push(...item.frames)
+    c.control = []
   }
 
   resume(i: number): void {
@@ -545,6 +553,7 @@ function checkRun(run: Run): void {
   expect(run.broker.health()).toEqual({ topics: run.model.topics.size, subscribers, connections: run.model.conns.filter((c) => c.open).length })
   for (const [name, t] of run.model.topics) expect(run.broker.stats()[name]!.messages).toBe(t.seq)
   expect(run.broker.idle()).toBe(true)
+  expect(run.broker.backlog()).toEqual({ queued: 0, stalled: 0, oldestQueuedSeconds: 0 })
 }
 
 /** Every connection leaves: nothing is held, and no stall poll is left running. */

@@ -14,9 +14,17 @@ import { createLogger } from '../../src/log'
 import { startHerald } from '../../src/server'
 import { encodeClientFrame, json, rawConnect } from '../helpers/raw-ws'
 import { type TestServer, startServer } from '../helpers/server'
-import { spawnServer } from '../helpers/spawn-server'
+import { type ChildServer, spawnServer } from '../helpers/spawn'
 import { until, within } from '../helpers/wait'
 import { type Frame, type TestClient, connect, uuid } from '../helpers/ws-client'
+
+/** SIGTERM, then the exit code, once the last log line (shutdown_complete) has been read. */
+async function stop(server: ChildServer, ms = 10_000): Promise<number> {
+  server.proc.kill('SIGTERM')
+  const code = await within(server.exited, ms, 'the server to exit after SIGTERM')
+  await until(() => (server.lines.some((l) => l.includes('"shutdown_complete"')) ? true : undefined), 2000, 'the shutdown_complete log line')
+  return code
+}
 
 const getJson = async (base: string, path: string, headers: Record<string, string> = {}): Promise<any> => (await fetch(`${base}${path}`, { headers })).json()
 
@@ -122,7 +130,7 @@ describe('clients that vanish', () => {
 
   test('an exception inside frame handling on a live server: INTERNAL for that request (no detail), logged once, connection kept', async () => {
     const lines: string[] = []
-    const herald = startHerald({ ...loadConfig({}), host: '127.0.0.1', port: 0, shutdownGraceMs: 500 }, createLogger('info', (l) => lines.push(l)))
+    const herald = startHerald({ ...loadConfig({}), host: '127.0.0.1', port: 0, shutdownGraceMs: 500 }, createLogger('info', { format: 'json', write: (l) => lines.push(l) }))
     try {
       herald.broker.createTopic('t')
       const original = herald.broker.publish.bind(herald.broker)
@@ -152,7 +160,7 @@ describe('SIGTERM under load (spawned server)', () => {
   test('every acknowledged message reaches every healthy subscriber before its socket closes with 1001; exit 0', async () => {
     // A small socket high-water mark and a deep queue: a subscriber that reads late builds a backlog in the broker
     // (nothing dropped), which the shutdown must flush within its grace period.
-    await using server = await spawnServer({ SHUTDOWN_GRACE_MS: '10000', QUEUE_SIZE: '100000', SOCKET_HIGH_WATER_BYTES: '16384', LOG_LEVEL: 'info' })
+    await using server = await spawnServer({ env: { SHUTDOWN_GRACE_MS: '10000', QUEUE_SIZE: '100000', SOCKET_HIGH_WATER_BYTES: '16384', LOG_LEVEL: 'info', LOG_FORMAT: 'json' } })
     const created = await fetch(`${server.http}/topics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'load' }) })
     expect(created.status).toBe(201)
 
@@ -175,7 +183,7 @@ describe('SIGTERM under load (spawned server)', () => {
     const publishers = await Promise.all([0, 1].map(() => connect(server.ws)))
     const acked: string[][] = [[], []]
     const sentIds: string[][] = [[], []]
-    let stop = false
+    let stopPumps = false
     const pad = 'y'.repeat(4096)
     const pumps = publishers.map(async (p, k) => {
       const inFlight = new Map<string, string>() // request_id → message id
@@ -190,7 +198,7 @@ describe('SIGTERM under load (spawned server)', () => {
         wake?.()
       })
       p.closed.then(() => wake?.())
-      while (!stop && p.socket.readyState === WebSocket.OPEN) {
+      while (!stopPumps && p.socket.readyState === WebSocket.OPEN) {
         while (inFlight.size < 20 && p.socket.readyState === WebSocket.OPEN) {
           const id = uuid()
           const request_id = `p${k}-${++n}`
@@ -204,11 +212,11 @@ describe('SIGTERM under load (spawned server)', () => {
 
     // 3000 × 4 KiB = 12 MB: far more than the kernel buffers toward the paused reader hold.
     await until(() => (acked[0]!.length + acked[1]!.length >= 3000 ? true : undefined), 20_000, '3000 acks')
-    const exitCode = server.stop('SIGTERM', 15_000)
+    const exitCode = stop(server, 15_000)
     late.resume()
     const closed = await within(Promise.all(closes), 10_000, 'every subscriber to be closed')
     await within(late.ended, 10_000, 'the late reader to be closed')
-    stop = true
+    stopPumps = true
     await Promise.all(pumps)
     expect(await exitCode).toBe(0)
 
@@ -235,7 +243,7 @@ describe('SIGTERM under load (spawned server)', () => {
     expect(closeAt).toBe(late.frames.length - 1)
     expect(late.frames[closeAt]!.payload.readUInt16BE(0)).toBe(1001)
     check(late.frames.filter((f) => f.opcode === 1).map(json), 'the late reader')
-    const log = server.stdout().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l))
+    const log = server.lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l))
     expect(log.find((l) => l.event === 'shutdown_complete')).toMatchObject({ flushed: true })
   }, 60_000)
 })
@@ -271,7 +279,7 @@ describe('API keys', () => {
   test('never in logs; REST and upgrade 401s are identical whether the key is missing or wrong', async () => {
     const KEY = 'k3y-Sup3r-S3cret-4f1c9b'
     const WRONG = 'wr0ng-G8ess-77aa'
-    await using server = await spawnServer({ API_KEY: KEY, LOG_LEVEL: 'debug' })
+    await using server = await spawnServer({ env: { API_KEY: KEY, LOG_LEVEL: 'debug', LOG_FORMAT: 'json' } })
 
     // REST: missing and wrong keys get the same 401.
     const rest = async (headers: Record<string, string>) => {
@@ -311,8 +319,8 @@ describe('API keys', () => {
     byHeader.close()
     byQuery.close()
 
-    expect(await server.stop('SIGTERM')).toBe(0)
-    const output = server.stdout() + server.stderr()
+    expect(await stop(server)).toBe(0)
+    const output = server.lines.join('\n') + server.stderr()
     expect(output).toContain('"event":"shutdown_complete"') // the logs were captured
     expect(output).not.toContain(KEY)
     expect(output).not.toContain(WRONG)
