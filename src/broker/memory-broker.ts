@@ -135,6 +135,9 @@ export class MemoryBroker implements Broker {
     this.observer.published(topic.name, frame.bytes)
     const evict = this.options.slowConsumerPolicy === 'disconnect'
     for (const sub of topic.subscribers) {
+      // A full queue on a socket that can still take bytes is not a slow consumer: it only means many
+      // publishes arrived in this event-loop turn. Flush it now; drop-oldest is for a socket that is backed up.
+      if (sub.queue.size === sub.queue.capacity && !sub.connection.stalled) this.flushConnection(sub.connection)
       if (sub.offer(frame)) {
         topic.dropped++
         this.observer.dropped(topic.name)
