@@ -55,3 +55,4 @@ const server = Bun.serve({
   },
 })
 console.log(JSON.stringify({ level: 'info', event: 'listening', port: server.port }))
+process.on('SIGTERM', () => process.exit(0))

@@ -27,7 +27,7 @@ const only = (flag('only') ?? process.env.BENCH_ONLY ?? '').split(',').filter(Bo
 
 export function suite(quick: boolean): Scenario[] {
   return quick
-    ? [fanout(20, 500), fanout(100, 500), topics(50, 5, 50, 2, 500, 2000), latency(200, 50, 600), latency(2000, 50, 600), slow(20, 500), conns(500, 4, 2), publish(500), startup()]
+    ? [fanout(20, 500), fanout(100, 500), topics(50, 5, 50, 2, 500, 2000), latency(200, 50, 600), latency(2000, 50, 600), slow(20, 500), conns(500, 4, 3), publish(500), startup()]
     : [
         fanout(100, 3000),
         fanout(1000, 3000),
@@ -35,7 +35,7 @@ export function suite(quick: boolean): Scenario[] {
         latency(200, 1000, 5000),
         latency(2000, 1000, 5000),
         slow(100, 3000),
-        conns(10_000, 10, 3),
+        conns(10_000, 10, 7),
         publish(3000),
         startup(),
       ]

@@ -22,10 +22,14 @@ export interface ServerHandle {
 }
 
 /** Environment for herald in a benchmark: no heartbeat frames during a run (they would be counted as events). */
-export const PROJECT_ENV = { HEARTBEAT_INTERVAL_MS: '3600000', LOG_LEVEL: 'info', HOST: '127.0.0.1' }
+export const PROJECT_ENV = { HEARTBEAT_INTERVAL_MS: '3600000', LOG_LEVEL: 'info', HOST: '127.0.0.1', SHUTDOWN_GRACE_MS: '200' }
+
+/** BENCH_PROFILE=<dir>: run the servers under `bun --cpu-prof --cpu-prof-md` and stop them with SIGTERM so the profile is written. */
+const PROFILE_DIR = process.env.BENCH_PROFILE
 
 export function commandFor(target: Target): string[] {
-  return target === 'project' ? [BUN, 'run', resolve(ROOT, 'src/index.ts')] : [BUN, 'run', resolve(ROOT, 'bench/reference-server.ts')]
+  const prof = PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-md', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${target}-${Date.now()}.cpuprofile`] : []
+  return target === 'project' ? [BUN, ...prof, 'run', resolve(ROOT, 'src/index.ts')] : [BUN, ...prof, 'run', resolve(ROOT, 'bench/reference-server.ts')]
 }
 
 /** Reads stdout until the "listening" log line; returns its port. */
@@ -98,6 +102,10 @@ export async function startServer(target: Target, env: Record<string, string> = 
         )
     },
     async stop() {
+      if (PROFILE_DIR) {
+        proc.kill('SIGTERM')
+        if (await Promise.race([proc.exited.then(() => true), Bun.sleep(5000).then(() => false)])) return
+      }
       proc.kill('SIGKILL')
       await Promise.race([proc.exited, Bun.sleep(5000)])
     },
