@@ -79,8 +79,13 @@ export async function runScenario(s: Scenario, runs: number, log: (line: string)
   }
   const keys = [...new Set([...samples.project, ...samples.reference].flatMap((m) => Object.keys(m)))]
   const med = (target: Target) => Object.fromEntries(keys.map((k) => [k, median(samples[target].map((m) => m[k]!))]))
-  const project = med('project')
-  const reference = med('reference')
+  const project = { ...med('project') }
+  const reference = { ...med('reference') }
+  if (s.derive) {
+    Object.assign(project, s.derive(project))
+    Object.assign(reference, s.derive(reference))
+    keys.push(...Object.keys(s.derive(project)).filter((k) => !keys.includes(k)))
+  }
   // Loss is summed over runs, never a median: one lost message anywhere shows.
   for (const k of ['lost', 'extra'])
     for (const t of ['project', 'reference'] as const) {
