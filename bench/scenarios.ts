@@ -102,12 +102,7 @@ export async function fanoutRun(server: ServerHandle, o: FanoutOptions): Promise
   const subs = await openMany(n, () => ({ port: server.port, onData }))
   await Promise.all(subs.map((s, i) => s.request([subscribeText(topic, `s${i}`)], 1)))
   let stalled: RawClient | undefined
-  if (o.stalled) {
-    stalled = await RawClient.open({ port: server.port })
-    stalled.tag = -1
-    await stalled.request([subscribeText(topic, 'stalled')], 1)
-    stalled.pause()
-  }
+  if (o.stalled) stalled = await stallOne(server, topic)
   const pub = await RawClient.open({ port: server.port, onData: () => kick() })
   pub.tag = -1
   const batchSize = Math.max(1, Math.min(50, Math.floor(o.window / 4)))
@@ -179,6 +174,38 @@ export async function fanoutRun(server: ServerHandle, o: FanoutOptions): Promise
     clearInterval(ticker)
     closeAll([...subs, pub, stalled])
   }
+}
+
+/**
+ * Opens the stalled subscriber: it subscribes to `topic` and to a filler
+ * topic, stops reading, and then the filler topic gets ~80 MB of 64 KB
+ * messages, which fills every buffer on the way (the kernel's send and
+ * receive buffers, Bun's buffer, herald's queue) before the measured run
+ * starts. Without this the kernel would absorb the first tens of MB and the
+ * "stalled" subscriber would be a healthy one for most of a short run.
+ */
+async function stallOne(server: ServerHandle, topic: string): Promise<RawClient> {
+  const filler = 'filler'
+  await server.createTopics([filler])
+  const stalled = await RawClient.open({ port: server.port })
+  stalled.tag = -1
+  await stalled.request([subscribeText(topic, 'stalled'), subscribeText(filler, 'stalled')], 2)
+  stalled.pause()
+  const pub = await RawClient.open({ port: server.port })
+  const frame = clientTextFrame(publishText(filler, { data: 'x'.repeat(64_000) }))
+  const total = 1250
+  const window = 16
+  let sent = 0
+  while (sent < total) {
+    while (sent < total && sent - pub.texts < window) {
+      pub.write(frame)
+      sent++
+    }
+    await pub.waitFor(() => sent - pub.texts < window || pub.texts >= total, 10_000, 'filler acks')
+  }
+  pub.close()
+  await Bun.sleep(100)
+  return stalled
 }
 
 export function fanout(subscribers: number, durationMs: number, window = Math.max(64, Math.min(1000, Math.floor(200_000 / subscribers)))): Scenario {
