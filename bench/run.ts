@@ -9,8 +9,9 @@
  *   bun run bench --only fanout,latency scenarios whose name starts with these
  *   bun run bench --runs 5              runs per scenario and target (BENCH_RUNS)
  *
- * Output: a human table on stderr-free stdout, then one JSON line per scenario
- * (prefixed by nothing, starting with {"scenario":…}).
+ * Output (stdout): a progress line per run, the human table, then one JSON
+ * line per scenario, starting with {"scenario":…}. Exit code 1 if a scenario
+ * failed or lost or duplicated a message.
  */
 import { cpus } from 'node:os'
 import { type Metrics, type Scenario, conns, fanout, latency, publish, slow, startup, topics } from './scenarios'
