@@ -1,7 +1,7 @@
 /**
  * Starts herald: metrics, broker, app, listener, heartbeat, and the shutdown sequence.
  */
-import type { Server, ServerWebSocket } from 'bun'
+import type { Server } from 'bun'
 import { MemoryBroker } from './broker/memory-broker'
 import type { Config } from './config'
 import { CloseCode, CloseReason } from './errors'
@@ -24,31 +24,13 @@ export interface Herald {
   shutdown(): Promise<void>
 }
 
-/**
- * Bun's `message` handler, counting the bytes of each WebSocket message before
- * handing it on exactly as Elysia's own handler does (`ws.data.message?.(ws,
- * message)`, elysia/dist/ws/index.mjs). Elysia parses JSON before any route
- * hook runs, so this is the only place that sees the size as received. Every
- * /ws test breaks if Elysia changes that contract.
- */
-function countingMessageHandler(count: (bytes: number) => void) {
-  return (ws: ServerWebSocket<{ message?: (ws: unknown, message: unknown) => void }>, message: string | Buffer) => {
-    count(typeof message === 'string' ? Buffer.byteLength(message) : message.byteLength)
-    ws.data.message?.(ws, message)
-  }
-}
-
 export function startHerald(config: Config, log: Logger = createLogger('silent')): Herald {
   const observer = new MetricsObserver(log)
   const broker = new MemoryBroker(config, observer)
   const registry = createRegistry(observer, broker, { topicLabels: config.metricsTopicLabels, slowConsumerPolicy: config.slowConsumerPolicy })
   const access: AccessState = { accepting: true, connections: 0 }
   const liveness = new PeerLiveness()
-  const app = createApp({ config, broker, log, access, metrics: { registry, observer }, liveness }).listen({
-    port: config.port,
-    hostname: config.host,
-    websocket: { message: countingMessageHandler((bytes) => observer.messageBytes(bytes)) },
-  } as Parameters<ReturnType<typeof createApp>['listen']>[0])
+  const app = createApp({ config, broker, log, access, metrics: { registry, observer }, liveness }).listen({ port: config.port, hostname: config.host })
   const server = app.server as Server<unknown>
   // A peer that answered no ping for two intervals (at least Bun's 8 s floor) is dropped at the next beat.
   // Not capped like Bun's idle timeout (960 s): with pings only every interval, a live peer is silent for up to one.

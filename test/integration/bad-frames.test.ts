@@ -50,11 +50,9 @@ describe('decision 14: bad frames', () => {
     expect(c.inbox).toEqual([])
   })
 
-  // KNOWN BUG (reported, not fixed): Elysia JSON-parses a text frame that starts with '"' before herald sees
-  // it, and herald parses the resulting string again. So the JSON string "just a string" is reported as
-  // "invalid JSON", and a JSON string whose content is a frame is executed as that frame. Fixing it needs
-  // the raw text in the ws route. `test.failing` passes while the bug is there; when it is fixed, drop `.failing`.
-  test.failing('KNOWN BUG: a JSON string is not a frame (BAD_REQUEST "frame must be a JSON object")', async () => {
+  // Regression: with Elysia's .ws(), a text frame starting with '"' was JSON-parsed by Elysia and then again by
+  // herald, so a JSON string whose content is a frame was executed as that frame. The route now gets the raw text.
+  test('a JSON string is not a frame, even one that contains a frame (BAD_REQUEST "frame must be a JSON object")', async () => {
     await using server = startServer()
     using c = await connect(server.ws)
     for (const text of ['"just a string"', JSON.stringify(JSON.stringify({ type: 'ping', request_id: 'wrapped' }))]) {
@@ -165,4 +163,11 @@ describe('decision 14: bad frames', () => {
     }
     expect((await rest(server.http, 'GET', '/health')).status).toBe(200)
   })
+})
+
+test('a plain GET /ws without an upgrade gets 400 BAD_REQUEST with the error body', async () => {
+  await using server = startServer()
+  const res = await fetch(`${server.http}/ws`)
+  expect(res.status).toBe(400)
+  expect(((await res.json()) as any).error.code).toBe('BAD_REQUEST')
 })

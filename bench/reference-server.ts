@@ -1,0 +1,58 @@
+/**
+ * The native ceiling for the benchmark: plain Bun.serve speaking herald's
+ * frames with none of its guarantees. subscribe → ack + ws.subscribe;
+ * publish → ack + ONE server.publish of an event frame built once (same JSON
+ * shape as herald's, with seq and ts). No history, no queues, no validation,
+ * no drop-oldest (Bun silently drops the newest for a socket past
+ * backpressureLimit). Env: PORT (0 = any), HOST. Logs herald's "listening" line.
+ */
+import type { ServerWebSocket } from 'bun'
+
+const seqs = new Map<string, number>()
+const topics = new Set<string>()
+const ok = (type: string, request_id: unknown, topic?: unknown) => JSON.stringify({ type, request_id, topic, status: 'ok', ts: new Date().toISOString() })
+
+const server = Bun.serve({
+  port: Number(process.env.PORT ?? 8081),
+  hostname: process.env.HOST ?? '127.0.0.1',
+  async fetch(req, srv) {
+    const { pathname } = new URL(req.url)
+    if (pathname === '/ws') return srv.upgrade(req, { data: undefined }) ? undefined : new Response('upgrade failed', { status: 400 })
+    if (pathname === '/health') return Response.json({ uptime_sec: 0, topics: topics.size, subscribers: 0 })
+    if (pathname === '/topics' && req.method === 'POST') {
+      const { name } = (await req.json()) as { name: string }
+      topics.add(name)
+      return Response.json({ status: 'created', topic: name }, { status: 201 })
+    }
+    return new Response('not found', { status: 404 })
+  },
+  websocket: {
+    idleTimeout: 960,
+    perMessageDeflate: false,
+    message(ws: ServerWebSocket<undefined>, raw) {
+      const frame = JSON.parse(String(raw))
+      switch (frame.type) {
+        case 'subscribe':
+          ws.subscribe(frame.topic)
+          ws.sendText(ok('ack', frame.request_id, frame.topic))
+          return
+        case 'unsubscribe':
+          ws.unsubscribe(frame.topic)
+          ws.sendText(ok('ack', frame.request_id, frame.topic))
+          return
+        case 'publish': {
+          const seq = (seqs.get(frame.topic) ?? 0) + 1
+          seqs.set(frame.topic, seq)
+          const { id, payload } = frame.message
+          server.publish(frame.topic, JSON.stringify({ type: 'event', topic: frame.topic, seq, message: { id, payload }, ts: new Date().toISOString() }))
+          ws.sendText(ok('ack', frame.request_id, frame.topic))
+          return
+        }
+        case 'ping':
+          ws.sendText(JSON.stringify({ type: 'pong', request_id: frame.request_id, ts: new Date().toISOString() }))
+      }
+    },
+  },
+})
+console.log(JSON.stringify({ level: 'info', event: 'listening', port: server.port }))
+process.on('SIGTERM', () => process.exit(0))
