@@ -32,7 +32,7 @@ export const options = {
   },
   heartbeatIntervalMs: {
     env: 'HEARTBEAT_INTERVAL_MS',
-    schema: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000, description: 'Interval of the {"type":"info","msg":"ping"} frame; a peer that answers no WebSocket ping is closed after about two intervals (at least 8 s).' }),
+    schema: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000, description: 'Interval of the {"type":"info","msg":"ping"} frame and a WebSocket ping; a peer silent for more than two intervals (at least 8 s) is closed at the next beat.' }),
   },
   slowConsumerPolicy: {
     env: 'SLOW_CONSUMER_POLICY',

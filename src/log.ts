@@ -15,7 +15,6 @@
  * that could carry a key wherever they appear.
  */
 import pino, { type DestinationStream } from 'pino'
-import { prettyFactory } from 'pino-pretty'
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent'
 export type LogFormat = 'auto' | 'json' | 'pretty'
@@ -45,6 +44,8 @@ export function createLogger(level: LogLevel = 'info', options: LoggerOptions = 
   let destination: DestinationStream
   if (format === 'pretty' || (format === 'auto' && tty)) {
     // pino-pretty's formatter called in-process: no worker thread, no stream plumbing (works in the compiled binary).
+    // Loaded only when used: it is a large module, and start-up time matters (docs/performance.md).
+    const { prettyFactory } = require('pino-pretty') as typeof import('pino-pretty')
     const prettify = prettyFactory({ messageKey: 'event', colorize: tty, translateTime: 'SYS:HH:MM:ss.l', singleLine: true })
     destination = { write: (chunk: string) => writeLine(prettify(chunk).trimEnd()) }
   } else {

@@ -7,7 +7,8 @@ import type { Config } from './config'
 import { CloseCode, CloseReason } from './errors'
 import { createApp } from './http/app'
 import type { AccessState } from './http/access-control'
-import { BROADCAST_TOPIC, PeerLiveness } from './http/ws-route'
+import { PeerLiveness } from './http/peer-liveness'
+import { BROADCAST_TOPIC } from './http/ws-route'
 import { type Logger, createLogger } from './log'
 import { MetricsObserver } from './metrics/observer'
 import { createRegistry } from './metrics/registry'
@@ -29,15 +30,14 @@ export function startHerald(config: Config, log: Logger = createLogger('silent')
   const broker = new MemoryBroker(config, observer)
   const registry = createRegistry(observer, broker, { topicLabels: config.metricsTopicLabels, slowConsumerPolicy: config.slowConsumerPolicy })
   const access: AccessState = { accepting: true, connections: 0 }
-  const liveness = new PeerLiveness()
+  // A peer silent for more than two intervals (at least 8 s, Bun's idle floor) is dropped at the next beat.
+  // Not capped like Bun's idle timeout (960 s): with pings only every interval, a live peer is silent for up to one.
+  const liveness = new PeerLiveness(PeerLiveness.beatsFor(Math.max(2 * config.heartbeatIntervalMs, 8000), config.heartbeatIntervalMs))
   const app = createApp({ config, broker, log, access, metrics: { registry, observer }, liveness }).listen({ port: config.port, hostname: config.host })
   const server = app.server as Server<unknown>
-  // A peer that answered no ping for two intervals (at least Bun's 8 s floor) is dropped at the next beat.
-  // Not capped like Bun's idle timeout (960 s): with pings only every interval, a live peer is silent for up to one.
-  const maxSilentMs = Math.max(2 * config.heartbeatIntervalMs, 8000)
   const heartbeat = setInterval(() => {
     server.publish(BROADCAST_TOPIC, infoFrame('ping'))
-    liveness.sweep(maxSilentMs)
+    liveness.sweep()
   }, config.heartbeatIntervalMs)
 
   let stopping: Promise<void> | undefined

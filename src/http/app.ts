@@ -14,7 +14,8 @@ import { metricsRoute } from './metrics-route'
 import { restErrors } from './rest-errors'
 import { statusRoutes } from './status-routes'
 import { topicRoutes } from './topic-routes'
-import { type PeerLiveness, type WsObserver, wsRoute } from './ws-route'
+import type { PeerLiveness } from './peer-liveness'
+import { type WsObserver, wsRoute } from './ws-route'
 
 export interface AppDeps {
   config: Config

@@ -16,9 +16,10 @@ export const DOCS_PATHS = [OPENAPI_PATH, OPENAPI_JSON_PATH, ASYNCAPI_PATH] as co
 
 /** `isPublic`: DOCS_PUBLIC, so that /asyncapi.json's own entry in the OpenAPI document says whether it needs the key. */
 export function docsRoutes(isPublic: boolean) {
-  const asyncapi = asyncApiJson()
+  // Built on first request, not at start-up.
+  let asyncapi: string | undefined
   return new Elysia({ name: 'docs-routes' })
-    .get(ASYNCAPI_PATH, () => new Response(asyncapi, { headers: { 'content-type': 'application/json' } }), {
+    .get(ASYNCAPI_PATH, () => new Response((asyncapi ??= asyncApiJson()), { headers: { 'content-type': 'application/json' } }), {
       detail: {
         summary: 'AsyncAPI 3 document of the /ws protocol',
         tags: ['docs'],

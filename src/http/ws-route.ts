@@ -23,6 +23,7 @@ import { errorFields } from '../log'
 import { type DispatchObserver, dispatchFrame, type InternalErrorLogger } from '../protocol/dispatch'
 import { RateLimiter, type RateLimitOptions } from '../protocol/rate-limit'
 import type { AccessState } from './access-control'
+import { type LivePeer, PeerLiveness } from './peer-liveness'
 import { errorResponse } from './rest-errors'
 
 /** Native Bun topic every socket joins, for server-wide broadcasts (heartbeat info frames). */
@@ -56,34 +57,6 @@ export interface WsObserver extends DispatchObserver {
 
 const noopWsObserver: WsObserver = { frameReceived() {}, errorSent() {}, opened() {}, closed() {}, messageBytes() {} }
 
-/**
- * Dead-peer detection. Bun's idle timeout cannot do it here: every frame the
- * server SENDS resets it, and the heartbeat's info frames go out more often
- * than the timeout, so a peer that never answers would stay open forever. So
- * each socket's last sign of life (open, message, ping or pong received) is
- * kept here; each heartbeat `sweep` pings every socket and terminates the ones
- * silent for longer than `maxSilentMs`.
- */
-export class PeerLiveness {
-  private readonly lastSeen = new Map<ServerWebSocket<unknown>, number>()
-  seen(ws: ServerWebSocket<unknown>): void {
-    this.lastSeen.set(ws, performance.now())
-  }
-  forget(ws: ServerWebSocket<unknown>): void {
-    this.lastSeen.delete(ws)
-  }
-  /** Terminates sockets silent for more than `maxSilentMs` (their close handler releases them); pings the rest. */
-  sweep(maxSilentMs: number): void {
-    const now = performance.now()
-    for (const [ws, seen] of this.lastSeen) {
-      if (now - seen > maxSilentMs) {
-        this.lastSeen.delete(ws)
-        ws.terminate()
-      } else ws.ping()
-    }
-  }
-}
-
 /** What every connection of one route shares. */
 interface RouteContext {
   broker: Broker
@@ -97,9 +70,11 @@ interface RouteContext {
 }
 
 /** A socket's `data`: its session, and the handlers Elysia's websocket dispatcher calls as `ws.data.open(ws)` etc. */
-class WsConnection {
+class WsConnection implements LivePeer {
   private session: Session | undefined
   private readonly limiter: RateLimiter | undefined
+  heardAt = 0
+  socket!: Socket
 
   constructor(private readonly route: RouteContext) {
     this.limiter = route.rateLimit && new RateLimiter(route.rateLimit)
@@ -108,9 +83,10 @@ class WsConnection {
   open(ws: Socket): void {
     const { broker, access, liveness, observer, log } = this.route
     this.session = broker.connect(new BunSocketSink(ws))
+    this.socket = ws
     access.connections++
     ws.subscribe(BROADCAST_TOPIC)
-    liveness.seen(ws)
+    liveness.add(this)
     observer.opened()
     log.info('connect', { session: this.session.id, remote: ws.remoteAddress })
   }
@@ -118,7 +94,7 @@ class WsConnection {
   /** `message` is what Bun received, unparsed: dispatch parses it exactly once. */
   message(ws: Socket, message: string | Buffer): void {
     const { broker, liveness, observer, log, logInternal } = this.route
-    liveness.seen(ws)
+    liveness.heard(this)
     observer.messageBytes(typeof message === 'string' ? Buffer.byteLength(message) : message.byteLength)
     if (!this.session) return
     if (dispatchFrame(broker, this.session, message, logInternal, this.limiter, observer) === 'abusive') {
@@ -132,17 +108,17 @@ class WsConnection {
     if (this.session) this.route.broker.drained(this.session)
   }
 
-  ping(ws: Socket): void {
-    this.route.liveness.seen(ws)
+  ping(): void {
+    this.route.liveness.heard(this)
   }
 
-  pong(ws: Socket): void {
-    this.route.liveness.seen(ws)
+  pong(): void {
+    this.route.liveness.heard(this)
   }
 
-  close(ws: Socket, code: number, reason: string): void {
+  close(_ws: Socket, code: number, reason: string): void {
     const { broker, access, liveness, observer, log } = this.route
-    liveness.forget(ws)
+    liveness.remove(this)
     const session = this.session
     if (!session) return
     this.session = undefined
