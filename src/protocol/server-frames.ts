@@ -6,7 +6,21 @@
 import type { ErrorCode } from '../errors'
 import type { Message } from './frames'
 
-export const now = (): string => new Date().toISOString()
+/**
+ * The current time as ISO-8601 UTC, computed at most once per millisecond:
+ * Date#toISOString was 17% of the server's CPU in the publish benchmark, and
+ * frames built within one millisecond share the same `ts` anyway.
+ */
+let lastMs = -1
+let lastIso = ''
+export function now(): string {
+  const ms = Date.now()
+  if (ms !== lastMs) {
+    lastMs = ms
+    lastIso = new Date(ms).toISOString()
+  }
+  return lastIso
+}
 
 export function ackFrame(requestId: string | undefined, topic?: string): string {
   return JSON.stringify({ type: 'ack', request_id: requestId, topic, status: 'ok', ts: now() })
