@@ -23,7 +23,13 @@ export function errorResponse(code: ErrorCode, message: string): Response {
 export function restErrors(log: Logger) {
   return new Elysia({ name: 'rest-errors' }).onError({ as: 'global' }, ({ code, error, request }) => {
     if (error instanceof HeraldError) return errorResponse(error.code, error.message)
-    if (error instanceof ValidationError) return errorResponse(ErrorCode.BAD_REQUEST, describeValueError(error.valueError, 'body'))
+    if (error instanceof ValidationError) {
+      // A body not sent as JSON (most often: curl -d without Content-Type: application/json) would otherwise
+      // be reported by its first missing field, which misleads.
+      if (error.type === 'body' && !(request.headers.get('content-type') ?? '').includes('json'))
+        return errorResponse(ErrorCode.BAD_REQUEST, 'body must be a JSON object, sent with Content-Type: application/json')
+      return errorResponse(ErrorCode.BAD_REQUEST, describeValueError(error.valueError, error.type === 'params' ? 'path' : 'body'))
+    }
     switch (code) {
       case 'PARSE':
         return errorResponse(ErrorCode.BAD_REQUEST, 'body must be valid JSON')

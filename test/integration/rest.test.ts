@@ -39,6 +39,18 @@ describe('REST (decisions 12, 13)', () => {
     expect((await rest(server.http, 'GET', '/topics')).body).toEqual({ topics: [] })
   })
 
+  test('POST /topics with a body not sent as JSON (e.g. curl -d without the JSON content type) says so', async () => {
+    await using server = startServer()
+    for (const c of [
+      { body: '{"name":"orders"}', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+      { body: '{"name":"orders"}', headers: { 'content-type': 'text/plain' } },
+    ]) {
+      const reply = await rest(server.http, 'POST', '/topics', c)
+      expect(reply.status).toBe(400)
+      expect(reply.body.error).toEqual({ code: 'BAD_REQUEST', message: 'body must be a JSON object, sent with Content-Type: application/json' })
+    }
+  })
+
   test('DELETE /topics/{name}: 200 {"status":"deleted","topic"}; again 404 TOPIC_NOT_FOUND; bad name 400', async () => {
     await using server = startServer()
     expect(await server.createTopic('orders')).toBe(201)
