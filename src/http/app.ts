@@ -59,4 +59,3 @@ export function createApp({ config, broker, log, access, metrics, liveness }: Ap
     .use(docsRoutes(config.docsPublic))
 }
 
-export type App = ReturnType<typeof createApp>
