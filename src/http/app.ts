@@ -58,4 +58,3 @@ export function createApp({ config, broker, log, access, metrics, liveness }: Ap
     .use(wsRoute(broker, log, config, access, metrics?.observer, liveness))
     .use(docsRoutes(config.docsPublic))
 }
-
