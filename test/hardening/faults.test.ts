@@ -85,8 +85,7 @@ describe('clients that vanish', () => {
     expect((await healthy.request({ type: 'subscribe', topic: 't', client_id: 'healthy' })).type).toBe('ack')
     using publisher = await connect(server.ws)
     const raw = await rawConnect(server.port)
-    raw.sendText(JSON.stringify({ type: 'subscribe', topic: 't', client_id: 'half-open', request_id: 's' }))
-    await raw.waitForTextFrames(1, 3000)
+    await raw.subscribe('t', 'half-open')
     raw.pause() // from now on: no read, no pong, no FIN — the peer has silently gone
     await expectReleased(server, 3, 2)
     // Healthy traffic goes on meanwhile; the healthy clients answer pings and stay.
@@ -101,8 +100,7 @@ describe('clients that vanish', () => {
     await using server = startServer({ queueSize: 10, socketHighWaterBytes: 64 * 1024 })
     expect(await server.createTopic('t')).toBe(201)
     const slow = await rawConnect(server.port)
-    slow.sendText(JSON.stringify({ type: 'subscribe', topic: 't', client_id: 'slow', request_id: 's' }))
-    await slow.waitForTextFrames(1, 3000)
+    await slow.subscribe('t', 'slow')
     slow.pause()
     using fast = await connect(server.ws)
     expect((await fast.request({ type: 'subscribe', topic: 't', client_id: 'fast' })).type).toBe('ack')

@@ -23,6 +23,8 @@ export interface RawClient {
   write(bytes: Uint8Array): void
   pause(): void
   resume(): void
+  /** Subscribes to `topic` and waits for the ack (throws if the reply is anything else). */
+  subscribe(topic: string, clientId: string): Promise<void>
   /** Resolves when `count` text frames have arrived. */
   waitForTextFrames(count: number, ms: number): Promise<RawFrame[]>
   readonly ended: Promise<void>
@@ -107,13 +109,30 @@ export async function rawConnect(port: number, path = '/ws', extraHeaders = ''):
   await within(handshake, 3000, 'websocket handshake')
 
   const textFrames = () => frames.filter((f) => f.opcode === 1)
-  return {
+  let subscribeCounter = 0
+  const client: RawClient = {
     socket,
     frames,
     sendText: (text) => socket.write(encodeClientFrame(1, Buffer.from(text))),
     write: (bytes) => socket.write(bytes),
     pause: () => socket.pause(),
     resume: () => socket.resume(),
+    async subscribe(topic, clientId) {
+      const request_id = `raw-sub-${++subscribeCounter}`
+      client.sendText(JSON.stringify({ type: 'subscribe', topic, client_id: clientId, request_id }))
+      const run = async () => {
+        for (;;) {
+          const reply = textFrames().map(json).find((f) => f.request_id === request_id)
+          if (reply) {
+            if (reply.type !== 'ack') throw new Error(`subscribe to '${topic}' failed: ${JSON.stringify(reply)}`)
+            return
+          }
+          if (socket.destroyed) throw new Error(`socket closed before the ack of '${topic}'`)
+          await new Promise<void>((r) => (wake = r))
+        }
+      }
+      await within(run(), 3000, `the ack of the subscribe to '${topic}'`)
+    },
     async waitForTextFrames(count, ms) {
       const run = async () => {
         while (textFrames().length < count) {
@@ -127,6 +146,7 @@ export async function rawConnect(port: number, path = '/ws', extraHeaders = ''):
     ended,
     destroy: () => socket.destroy(),
   }
+  return client
 }
 
 export const json = (f: RawFrame) => JSON.parse(f.payload.toString())

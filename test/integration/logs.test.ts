@@ -73,8 +73,7 @@ describe('server log events', () => {
 
       // A slow subscriber under the disconnect policy.
       const slow = await rawConnect(herald.port)
-      slow.sendText(JSON.stringify({ type: 'subscribe', topic: 't', client_id: 'slow', request_id: 's' }))
-      await slow.waitForTextFrames(1, 3000)
+      await slow.subscribe('t', 'slow')
       slow.pause()
       const pad = 'x'.repeat(16 * 1024)
       await until(

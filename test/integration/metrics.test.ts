@@ -154,8 +154,7 @@ describe('GET /metrics', () => {
     expect(await server.createTopic('t')).toBe(201)
     const slow = await rawConnect(server.port)
     try {
-      slow.sendText(JSON.stringify({ type: 'subscribe', topic: 't', client_id: 'slow', request_id: 's' }))
-      await slow.waitForTextFrames(1, 3000)
+      await slow.subscribe('t', 'slow')
       slow.pause()
       using pub = await connect(server.ws)
       const pad = 'x'.repeat(16 * 1024)
@@ -211,8 +210,7 @@ describe('GET /metrics', () => {
     expect(await server.createTopic('t')).toBe(201)
     const slow = await rawConnect(server.port)
     try {
-      slow.sendText(JSON.stringify({ type: 'subscribe', topic: 't', client_id: 'slow', request_id: 's' }))
-      await slow.waitForTextFrames(1, 3000)
+      await slow.subscribe('t', 'slow')
       slow.pause()
       using pub = await connect(server.ws)
       const pad = 'x'.repeat(16 * 1024)

@@ -46,8 +46,7 @@ describe('decision 16: graceful shutdown of a spawned server process', () => {
     expect(await server.createTopic('t')).toBe(201)
     const slow = await rawConnect(server.port)
     try {
-      slow.sendText(JSON.stringify({ type: 'subscribe', topic: 't', client_id: 'slow' }))
-      await slow.waitForTextFrames(1, 3000)
+      await slow.subscribe('t', 'slow')
       slow.pause()
       using publisher = await connect(server.ws)
       const total = 400 // 400 × 16 KiB: more than the kernel and Bun buffer, less than the queue
@@ -84,8 +83,7 @@ describe('decision 16: graceful shutdown of a spawned server process', () => {
     expect((await rest(child.http, 'POST', '/topics', { json: { name: 't' } })).status).toBe(201)
     const stuck = await rawConnect(child.port)
     try {
-      stuck.sendText(JSON.stringify({ type: 'subscribe', topic: 't', client_id: 'stuck' }))
-      await stuck.waitForTextFrames(1, 3000)
+      await stuck.subscribe('t', 'stuck')
       stuck.pause()
       using publisher = await connect(child.ws)
       const pad = 'x'.repeat(16 * 1024)

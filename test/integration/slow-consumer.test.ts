@@ -13,8 +13,7 @@ describe('slow consumer (raw TCP client that stops reading)', () => {
     expect(await server.createTopic('t')).toBe(201)
 
     const slow = await rawConnect(server.port)
-    slow.sendText(JSON.stringify({ type: 'subscribe', topic: 't', client_id: 'slow', request_id: 'sub' }))
-    await slow.waitForTextFrames(1, 3000)
+    await slow.subscribe('t', 'slow')
     slow.pause()
 
     using fast = await connect(server.ws)
@@ -81,8 +80,7 @@ describe('slow consumer (raw TCP client that stops reading)', () => {
     expect(await server.createTopic('t')).toBe(201)
 
     const slow = await rawConnect(server.port)
-    slow.sendText(JSON.stringify({ type: 'subscribe', topic: 't', client_id: 'slow', request_id: 'sub' }))
-    await slow.waitForTextFrames(1, 3000)
+    await slow.subscribe('t', 'slow')
     slow.pause()
 
     using fast = await connect(server.ws)
