@@ -27,7 +27,17 @@ export function ackFrame(requestId: string | undefined, topic?: string): string 
 }
 
 export function eventFrame(topic: string, seq: number, message: Message, ts: string = now()): string {
-  return JSON.stringify({ type: 'event', topic, seq, message: { id: message.id, payload: message.payload }, ts })
+  const [before, after] = eventFrameParts(topic, message, ts)
+  return before + seq + after
+}
+
+/**
+ * An event frame in two halves around its seq, for an engine that learns the
+ * seq only where the message is stored (the Redis publish script joins
+ * `before + seq + after`). The same JSON as JSON.stringify of the whole frame.
+ */
+export function eventFrameParts(topic: string, message: Message, ts: string): [before: string, after: string] {
+  return [`{"type":"event","topic":${JSON.stringify(topic)},"seq":`, `,"message":${JSON.stringify({ id: message.id, payload: message.payload })},"ts":"${ts}"}`]
 }
 
 export function errorFrame(requestId: string | undefined, code: ErrorCode, message: string, topic?: string): string {

@@ -1,0 +1,144 @@
+/**
+ * The embedded engine (ENGINE=memory, the default): topics, seq, epoch and
+ * history in this process's memory. Every call answers synchronously, so a
+ * publish costs no promise and no extra turn: it serializes the event frame
+ * once, appends it to the history ring, and hands the same publication to the
+ * hub before returning.
+ *
+ * Nothing survives a restart: every topic created gets a fresh random epoch,
+ * so a client that saw "seq 5" before a restart can tell it from "seq 5" after.
+ */
+import { ErrorCode, HeraldError } from '../errors'
+import type { Message } from '../protocol/frames'
+import { eventFrame } from '../protocol/server-frames'
+import { Ring } from '../broker/ring'
+import type { ClusterCounts, Engine, EngineHandler, EngineTopicStats, History, HistoryRead, Publication, StreamPosition } from './engine'
+import { newEpoch } from './epoch'
+
+export interface MemoryEngineOptions {
+  /** Messages kept per topic for replay (0 = none). */
+  historySize: number
+  /** Topics that may exist at once. Default unlimited. */
+  maxTopics?: number
+  instanceId?: string
+}
+
+class MemoryTopic {
+  seq = 0
+  bytes = 0
+  lastPublish: string | null = null
+  readonly history: Ring<Publication>
+  historyBytes = 0
+
+  constructor(
+    readonly name: string,
+    readonly epoch: string,
+    historySize: number,
+  ) {
+    this.history = new Ring(historySize)
+  }
+
+  position(): StreamPosition {
+    return { seq: this.seq, epoch: this.epoch }
+  }
+}
+
+const NO_HANDLER: EngineHandler = { publication() {}, topicGone() {}, localCounts: () => ({ connections: 0, subscribers: new Map() }) }
+
+export class MemoryEngine implements Engine {
+  readonly kind = 'memory'
+  readonly instanceId: string
+  private readonly topics = new Map<string, MemoryTopic>()
+  private handler: EngineHandler = NO_HANDLER
+
+  constructor(private readonly options: MemoryEngineOptions) {
+    this.instanceId = options.instanceId ?? 'local'
+  }
+
+  attach(handler: EngineHandler): void {
+    this.handler = handler
+  }
+
+  ready(): boolean {
+    return true
+  }
+
+  createTopic(name: string): StreamPosition {
+    if (this.topics.has(name)) throw new HeraldError(ErrorCode.TOPIC_EXISTS, `Topic '${name}' already exists`)
+    const max = this.options.maxTopics ?? Infinity
+    if (this.topics.size >= max) throw new HeraldError(ErrorCode.LIMIT_EXCEEDED, `topic limit reached (MAX_TOPICS=${max})`)
+    const topic = new MemoryTopic(name, newEpoch(), this.options.historySize)
+    this.topics.set(name, topic)
+    return topic.position()
+  }
+
+  deleteTopic(name: string): void {
+    const topic = this.topic(name)
+    this.topics.delete(name)
+    topic.history.clear()
+    this.handler.topicGone(name, 'deleted')
+  }
+
+  topicNames(): string[] {
+    return [...this.topics.keys()]
+  }
+
+  stats(): Map<string, EngineTopicStats> {
+    const out = new Map<string, EngineTopicStats>()
+    for (const t of this.topics.values())
+      out.set(t.name, { messages: t.seq, bytes: t.bytes, history: t.history.size, historyBytes: t.historyBytes, lastPublish: t.lastPublish, epoch: t.epoch })
+    return out
+  }
+
+  publish(topicName: string, message: Message, ts: string): StreamPosition {
+    const topic = this.topic(topicName)
+    const seq = topic.seq + 1
+    // Serialized before it counts: a payload that cannot be serialized (nesting too deep) must not consume a seq.
+    const frame = eventFrame(topic.name, seq, message, ts)
+    const publication: Publication = { topic: topic.name, seq, frame, bytes: Buffer.byteLength(frame) }
+    topic.seq = seq
+    topic.bytes += publication.bytes
+    topic.lastPublish = ts
+    if (this.options.historySize > 0) {
+      const evicted = topic.history.push(publication)
+      topic.historyBytes += publication.bytes - (evicted?.bytes ?? 0)
+    }
+    this.handler.publication(publication)
+    return { seq, epoch: topic.epoch }
+  }
+
+  history(topicName: string, read: HistoryRead): History {
+    const topic = this.topic(topicName)
+    return { position: topic.position(), publications: readHistory(topic, read) }
+  }
+
+  /** Every publication already goes to the handler (the hub ignores topics nobody here subscribes to), so following is only a read. */
+  subscribe(topicName: string, read: HistoryRead): History {
+    return this.history(topicName, read)
+  }
+
+  unsubscribe(): void {}
+
+  cluster(): ClusterCounts {
+    const local = this.handler.localCounts()
+    return { instances: 1, connections: local.connections, subscribers: local.subscribers }
+  }
+
+  async close(): Promise<void> {}
+
+  private topic(name: string): MemoryTopic {
+    const topic = this.topics.get(name)
+    if (!topic) throw new HeraldError(ErrorCode.TOPIC_NOT_FOUND, `Topic '${name}' does not exist`)
+    return topic
+  }
+}
+
+function readHistory(topic: MemoryTopic, read: HistoryRead): Publication[] {
+  if ('last' in read) return read.last > 0 ? topic.history.last(read.last) : []
+  // Held seqs are contiguous, the newest being topic.seq.
+  const oldest = topic.seq - topic.history.size + 1
+  const from = Math.max(read.sinceSeq + 1, oldest)
+  const count = Math.min(read.limit, topic.seq - from + 1)
+  if (count <= 0) return []
+  return topic.history.last(topic.seq - from + 1).slice(0, count)
+}

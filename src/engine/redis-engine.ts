@@ -1,0 +1,458 @@
+/**
+ * The Redis engine (ENGINE=redis): several herald instances share topics,
+ * seq, history and fan-out through one Redis. Keys, channels and scripts are
+ * in `redis-scripts.ts`; the layers, faults and sizing in docs/scale-out.md.
+ *
+ * Two connections (ioredis, chosen by the figures in docs/scale-out.md):
+ * - `commands`: the scripts and reads. Auto-pipelined: every command issued
+ *   in one event-loop turn goes out in one write, so many publishes cost one
+ *   round trip. A command that gets no answer within `commandTimeoutMs`
+ *   (Redis down, paused, partitioned) fails, and the caller sends UNAVAILABLE:
+ *   never a hang.
+ * - `events`: PUB/SUB, one channel per topic this instance has subscribers
+ *   for. ioredis resubscribes after a reconnect; this engine then also
+ *   re-subscribes explicitly and catches up from the history stream, so what
+ *   was published while the connection was down is delivered, in order,
+ *   before newer live events.
+ *
+ * Per followed topic the engine keeps the epoch and the last seq it handed to
+ * the hub. A live message with that seq or less is a duplicate (dropped); one
+ * further ahead means a gap, which is filled from the stream first; another
+ * epoch, or a topic hash that is gone, means the topic's seq started again
+ * and the hub hears `topicGone` (its subscribers get topic_deleted), never a
+ * seq that goes back.
+ */
+import Redis from 'ioredis'
+import { ErrorCode, HeraldError } from '../errors'
+import type { Logger } from '../log'
+import type { Message } from '../protocol/frames'
+import { eventFrameParts } from '../protocol/server-frames'
+import type { ClusterCounts, Engine, EngineHandler, EngineTopicStats, History, HistoryRead, Publication, StreamPosition } from './engine'
+import { newEpoch } from './epoch'
+import { CREATE, DELETE, PUBLISH, READ } from './redis-scripts'
+
+export interface RedisEngineOptions {
+  url: string
+  /** Every key and channel starts with it (REDIS_PREFIX). */
+  prefix: string
+  instanceId: string
+  historySize: number
+  /** Per-topic byte bound of the history stream; 0 = none. */
+  historyMaxBytes?: number
+  maxTopics: number
+  /** A command unanswered this long fails (UNAVAILABLE). Default 1000 ms. */
+  commandTimeoutMs?: number
+  /** How often this instance writes its counts for the cluster; they expire after five intervals. Default 2000 ms. */
+  reportIntervalMs?: number
+  log?: Logger
+}
+
+type Scripted = Redis & {
+  heraldPublish(meta: string, history: string, before: string, after: string, size: number, channel: string, ts: string, maxBytes: number): Promise<[number, string]>
+  heraldRead(meta: string, history: string, mode: 'last' | 'since', n: number, limit: number): Promise<[string, number, Array<[string, string[]]>]>
+  heraldCreate(topics: string, meta: string, history: string, name: string, epoch: string, max: number): Promise<string>
+  heraldDelete(topics: string, meta: string, history: string, name: string, channel: string): Promise<number>
+}
+
+/** One live message as it came off the channel. */
+interface Live {
+  seq: number
+  epoch: string
+  frame: string
+}
+
+/** A topic this instance follows. */
+class Followed {
+  /** Unknown until the first read after SUBSCRIBE. */
+  epoch: string | undefined
+  /** The highest seq handed to the hub. */
+  lastSeq = 0
+  /** A read (first sync or catch-up) is running: live messages wait in `held`. */
+  syncing = true
+  /** Deleted or lost: live messages are ignored until the hub unsubscribes or subscribes again. */
+  gone = false
+  /** A catch-up read is in flight. */
+  catching = false
+  held: Live[] = []
+  subscribed: Promise<unknown> | undefined
+
+  constructor(readonly topic: string) {}
+}
+
+const NO_HANDLER: EngineHandler = { publication() {}, topicGone() {}, localCounts: () => ({ connections: 0, subscribers: new Map() }) }
+/** Live messages held for one topic while it syncs; past it the held ones are dropped and the catch-up reads them from the stream. */
+const MAX_HELD = 10_000
+
+export class RedisEngine implements Engine {
+  readonly kind = 'redis'
+  readonly instanceId: string
+  private readonly commands: Scripted
+  private readonly events: Redis
+  private readonly followed = new Map<string, Followed>()
+  private handler: EngineHandler = NO_HANDLER
+  private readonly reportTimer: ReturnType<typeof setInterval>
+  private readonly timeoutMs: number
+  private readonly reportMs: number
+  private closed = false
+
+  constructor(private readonly options: RedisEngineOptions) {
+    this.instanceId = options.instanceId
+    this.timeoutMs = options.commandTimeoutMs ?? 1000
+    this.reportMs = options.reportIntervalMs ?? 2000
+    const common = {
+      commandTimeout: this.timeoutMs,
+      connectTimeout: Math.max(this.timeoutMs, 1000),
+      // Reconnect quickly and forever: herald recovers without a restart when Redis returns.
+      retryStrategy: (attempt: number) => Math.min(50 * attempt, 500),
+      // A command waiting for a reconnect fails at its timeout anyway; this stops ioredis retrying it on top.
+      maxRetriesPerRequest: 1,
+      lazyConnect: false,
+    }
+    this.commands = new Redis(options.url, { ...common, enableAutoPipelining: true, connectionName: `herald:${options.instanceId}:commands` }) as Scripted
+    this.events = new Redis(options.url, { ...common, connectionName: `herald:${options.instanceId}:events` })
+    this.commands.defineCommand('heraldPublish', { numberOfKeys: 2, lua: PUBLISH })
+    this.commands.defineCommand('heraldRead', { numberOfKeys: 2, lua: READ })
+    this.commands.defineCommand('heraldCreate', { numberOfKeys: 3, lua: CREATE })
+    this.commands.defineCommand('heraldDelete', { numberOfKeys: 3, lua: DELETE })
+
+    const log = options.log
+    // Without an 'error' listener a dropped connection would be an uncaught exception; ioredis reconnects by itself.
+    for (const [name, client] of [['commands', this.commands], ['events', this.events]] as const) {
+      client.on('error', (error: Error) => log?.warn('redis_error', { connection: name, message: error.message }))
+      client.on('close', () => !this.closed && log?.warn('redis_disconnected', { connection: name }))
+      client.on('ready', () => {
+        log?.info('redis_ready', { connection: name })
+        if (name === 'events') void this.resubscribeAll()
+        else this.catchUpAll()
+      })
+    }
+    this.events.on('message', (channel: string, message: string) => this.onMessage(channel, message))
+    this.reportTimer = setInterval(() => void this.report(), this.reportMs)
+    this.reportTimer.unref?.()
+  }
+
+  attach(handler: EngineHandler): void {
+    this.handler = handler
+  }
+
+  ready(): boolean {
+    return !this.closed && this.commands.status === 'ready' && this.events.status === 'ready'
+  }
+
+  async createTopic(name: string): Promise<StreamPosition> {
+    const max = this.options.maxTopics
+    try {
+      const epoch = await this.call(this.commands.heraldCreate(this.topicsKey, this.metaKey(name), this.historyKey(name), name, newEpoch(), max), name)
+      return { seq: 0, epoch }
+    } catch (error) {
+      if (error instanceof HeraldError && error.code === ErrorCode.LIMIT_EXCEEDED) throw new HeraldError(error.code, `topic limit reached (MAX_TOPICS=${max})`)
+      throw error
+    }
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    await this.call(this.commands.heraldDelete(this.topicsKey, this.metaKey(name), this.historyKey(name), name, this.channel(name)), name)
+  }
+
+  async topicNames(): Promise<string[]> {
+    return this.call(this.commands.smembers(this.topicsKey))
+  }
+
+  async stats(): Promise<Map<string, EngineTopicStats>> {
+    const names = await this.topicNames()
+    const pipeline = this.commands.pipeline()
+    for (const name of names) pipeline.hmget(this.metaKey(name), 's', 'b', 'ts', 'e', 'hb').xlen(this.historyKey(name))
+    const replies = (await this.call(pipeline.exec())) ?? []
+    const out = new Map<string, EngineTopicStats>()
+    names.forEach((name, i) => {
+      const [err, meta] = replies[2 * i] ?? []
+      const len = replies[2 * i + 1]?.[1]
+      const m = meta as (string | null)[] | undefined
+      if (err || !m || m[3] === null) return // deleted between the two reads
+      out.set(name, {
+        messages: Number(m[0] ?? 0),
+        bytes: Number(m[1] ?? 0),
+        lastPublish: m[2] ?? null,
+        epoch: m[3]!,
+        historyBytes: Number(m[4] ?? 0),
+        history: Number(len ?? 0),
+      })
+    })
+    return out
+  }
+
+  async publish(topic: string, message: Message, ts: string): Promise<StreamPosition> {
+    const [before, after] = eventFrameParts(topic, message, ts)
+    const [seq, epoch] = await this.call(
+      this.commands.heraldPublish(this.metaKey(topic), this.historyKey(topic), before, after, this.options.historySize, this.channel(topic), ts, this.options.historyMaxBytes ?? 0),
+      topic,
+    )
+    return { seq, epoch }
+  }
+
+  async history(topic: string, read: HistoryRead): Promise<History> {
+    const [epoch, seq, entries] = await this.read(topic, read)
+    return { position: { seq, epoch }, publications: entries.map((e) => toPublication(topic, e)) }
+  }
+
+  async subscribe(topic: string, read: HistoryRead): Promise<History> {
+    let f = this.followed.get(topic)
+    if (!f || f.gone) {
+      f = new Followed(topic)
+      this.followed.set(topic, f)
+    }
+    const following = f
+    following.subscribed ??= this.events.subscribe(this.channel(topic))
+    try {
+      // Confirmed before the read: every publish after the read reaches this instance on the channel.
+      await this.call(following.subscribed, topic)
+      const history = await this.history(topic, read)
+      const position = history.position
+      if (this.followed.get(topic) !== following) return history
+      if (following.epoch === undefined) this.firstSync(following, position)
+      else if (following.epoch !== position.epoch) {
+        // The topic was deleted and created again since this instance followed it: the old incarnation's
+        // subscribers end, the new one starts from this read.
+        this.lose(following, 'deleted')
+        const fresh = new Followed(topic)
+        fresh.subscribed = following.subscribed
+        this.followed.set(topic, fresh)
+        this.firstSync(fresh, position)
+      }
+      return history
+    } catch (error) {
+      // A follow that never synced has no subscriber: forget it (the next subscribe starts again).
+      if (this.followed.get(topic) === following && following.epoch === undefined) this.drop(following)
+      throw error
+    }
+  }
+
+  unsubscribe(topic: string): void {
+    const f = this.followed.get(topic)
+    if (f) this.drop(f)
+  }
+
+  async cluster(): Promise<ClusterCounts> {
+    const local = this.handler.localCounts()
+    const subscribers = new Map(local.subscribers)
+    let connections = local.connections
+    const ids = await this.call(this.commands.zrangebyscore(this.instancesKey, Date.now(), '+inf'))
+    const others = ids.filter((id) => id !== this.instanceId)
+    if (others.length > 0) {
+      const pipeline = this.commands.pipeline()
+      for (const id of others) pipeline.hgetall(this.instanceKey(id))
+      for (const [, reply] of (await this.call(pipeline.exec())) ?? []) {
+        for (const [field, value] of Object.entries((reply ?? {}) as Record<string, string>)) {
+          if (field === 'c') connections += Number(value)
+          else if (field.startsWith('t:')) subscribers.set(field.slice(2), (subscribers.get(field.slice(2)) ?? 0) + Number(value))
+        }
+      }
+    }
+    return { instances: others.length + 1, connections, subscribers }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    clearInterval(this.reportTimer)
+    try {
+      await Promise.race([this.commands.multi().del(this.instanceKey(this.instanceId)).zrem(this.instancesKey, this.instanceId).exec(), Bun.sleep(this.timeoutMs)])
+    } catch {}
+    this.closed = true
+    this.commands.disconnect()
+    this.events.disconnect()
+  }
+
+  // Keys and channels: see redis-scripts.ts.
+  private get topicsKey() {
+    return `${this.options.prefix}:topics`
+  }
+  private get instancesKey() {
+    return `${this.options.prefix}:instances`
+  }
+  private instanceKey(id: string) {
+    return `${this.options.prefix}:instance:${id}`
+  }
+  private metaKey(topic: string) {
+    return `${this.options.prefix}:topic:${topic}`
+  }
+  private historyKey(topic: string) {
+    return `${this.options.prefix}:history:${topic}`
+  }
+  private channel(topic: string) {
+    return `${this.options.prefix}:events:${topic}`
+  }
+
+  private read(topic: string, read: HistoryRead) {
+    const mode = 'last' in read ? 'last' : 'since'
+    const n = 'last' in read ? Math.min(read.last, this.options.historySize) : read.sinceSeq
+    return this.call(this.commands.heraldRead(this.metaKey(topic), this.historyKey(topic), mode, n, 'limit' in read ? read.limit : 0), topic)
+  }
+
+  /** Awaits a Redis reply; script errors become their HeraldError, anything else (timeout, no connection) UNAVAILABLE. */
+  private async call<T>(reply: Promise<T>, topic?: string): Promise<T> {
+    try {
+      return await reply
+    } catch (error) {
+      throw toHeraldError(error, topic, this.timeoutMs)
+    }
+  }
+
+  private firstSync(f: Followed, position: StreamPosition): void {
+    f.epoch = position.epoch
+    f.lastSeq = position.seq
+    this.release(f)
+  }
+
+  /** Hands held live messages to the hub, oldest first, and ends the sync. */
+  private release(f: Followed): void {
+    const held = f.held.sort((a, b) => a.seq - b.seq)
+    f.held = []
+    f.syncing = false
+    for (const live of held) {
+      if (f.syncing || f.gone) {
+        f.held.push(live)
+        continue
+      }
+      this.accept(f, live)
+    }
+  }
+
+  private onMessage(channel: string, message: string): void {
+    const prefix = `${this.options.prefix}:events:`
+    if (!channel.startsWith(prefix)) return
+    const f = this.followed.get(channel.slice(prefix.length))
+    if (!f || f.gone) return
+    if (message.startsWith('d ')) {
+      if (f.epoch === undefined || message.slice(2) === f.epoch) this.lose(f, 'deleted')
+      return
+    }
+    const live = parseLive(message)
+    if (!live) return
+    if (f.syncing) {
+      if (f.held.length < MAX_HELD) f.held.push(live)
+      return
+    }
+    this.accept(f, live)
+  }
+
+  private accept(f: Followed, live: Live): void {
+    if (live.epoch !== f.epoch) return void this.catchUp(f)
+    if (live.seq <= f.lastSeq) return
+    if (live.seq > f.lastSeq + 1) {
+      // A gap: what is missing is in the stream (or trimmed). Hold this one and read the rest first.
+      f.held.push(live)
+      return void this.catchUp(f)
+    }
+    f.lastSeq = live.seq
+    this.handler.publication({ topic: f.topic, seq: live.seq, frame: live.frame, bytes: Buffer.byteLength(live.frame) })
+  }
+
+  /** Reads what `f` missed from the stream (after a gap or a reconnect), delivers it, then what was held. */
+  private async catchUp(f: Followed): Promise<void> {
+    if (f.epoch === undefined || f.gone || f.catching) return
+    f.syncing = true
+    f.catching = true
+    try {
+      const [epoch, seq, entries] = await this.read(f.topic, { sinceSeq: f.lastSeq, limit: Math.max(this.options.historySize, 1) })
+      if (this.followed.get(f.topic) !== f || f.gone) return
+      if (epoch !== f.epoch || seq < f.lastSeq) return this.lose(f, 'lost')
+      for (const entry of entries) {
+        const p = toPublication(f.topic, entry)
+        if (p.seq <= f.lastSeq) continue
+        if (p.seq > f.lastSeq + 1) this.options.log?.warn('redis_gap', { topic: f.topic, after: f.lastSeq, next: p.seq })
+        f.lastSeq = p.seq
+        this.handler.publication(p)
+      }
+      if (seq > f.lastSeq) {
+        // Published but no longer in the stream (trimmed): subscribers see the gap in seq.
+        this.options.log?.warn('redis_gap', { topic: f.topic, after: f.lastSeq, next: seq + 1 })
+        f.lastSeq = seq
+      }
+      f.catching = false
+      this.release(f)
+    } catch (error) {
+      if (error instanceof HeraldError && error.code === ErrorCode.TOPIC_NOT_FOUND) return this.lose(f, 'lost')
+      // Redis unreachable: stay syncing; the next 'ready' runs the catch-up again.
+      f.catching = false
+    }
+  }
+
+  private catchUpAll(): void {
+    for (const f of this.followed.values()) if (f.epoch !== undefined && !f.gone) void this.catchUp(f)
+  }
+
+  /** After the events connection came back: make sure every channel is subscribed (confirmed), then catch up. */
+  private async resubscribeAll(): Promise<void> {
+    const channels = [...this.followed.values()].filter((f) => !f.gone).map((f) => this.channel(f.topic))
+    if (channels.length === 0) return
+    try {
+      await this.events.subscribe(...channels)
+    } catch {
+      return // the connection dropped again; its next 'ready' retries
+    }
+    this.catchUpAll()
+  }
+
+  /** The topic's seq started again, or it was deleted: the hub's subscribers get topic_deleted; later live messages are ignored. */
+  private lose(f: Followed, reason: 'deleted' | 'lost'): void {
+    if (f.gone) return
+    f.gone = true
+    f.held = []
+    this.handler.topicGone(f.topic, reason)
+  }
+
+  private drop(f: Followed): void {
+    this.followed.delete(f.topic)
+    f.gone = true
+    if (!this.closed) this.events.unsubscribe(this.channel(f.topic)).catch(() => {})
+  }
+
+  /** Writes this instance's counts with an expiry, so that a killed instance's counts disappear by themselves. */
+  private async report(): Promise<void> {
+    if (!this.ready()) return
+    const local = this.handler.localCounts()
+    const key = this.instanceKey(this.instanceId)
+    const fields: Record<string, number> = { c: local.connections }
+    for (const [topic, n] of local.subscribers) fields[`t:${topic}`] = n
+    const expiry = 5 * this.reportMs
+    try {
+      await this.commands
+        .multi()
+        .del(key)
+        .hset(key, fields)
+        .pexpire(key, expiry)
+        .zadd(this.instancesKey, Date.now() + expiry, this.instanceId)
+        .zremrangebyscore(this.instancesKey, '-inf', Date.now())
+        .exec()
+    } catch {}
+  }
+}
+
+function parseLive(message: string): Live | undefined {
+  // "p <seq> <epoch> <frame>"
+  if (!message.startsWith('p ')) return undefined
+  const a = message.indexOf(' ', 2)
+  const b = message.indexOf(' ', a + 1)
+  if (a === -1 || b === -1) return undefined
+  return { seq: Number(message.slice(2, a)), epoch: message.slice(a + 1, b), frame: message.slice(b + 1) }
+}
+
+function toPublication(topic: string, [id, fields]: [string, string[]]): Publication {
+  const frame = fields[1] ?? ''
+  return { topic, seq: Number(id.slice(0, id.indexOf('-'))), frame, bytes: Buffer.byteLength(frame) }
+}
+
+const SCRIPT_CODES = [ErrorCode.TOPIC_NOT_FOUND, ErrorCode.TOPIC_EXISTS, ErrorCode.LIMIT_EXCEEDED] as const
+
+function toHeraldError(error: unknown, topic: string | undefined, timeoutMs: number): HeraldError {
+  if (error instanceof HeraldError) return error
+  const message = error instanceof Error ? error.message : String(error)
+  for (const code of SCRIPT_CODES) {
+    if (!message.startsWith(code)) continue
+    if (code === ErrorCode.TOPIC_NOT_FOUND) return new HeraldError(code, `Topic '${topic}' does not exist`)
+    if (code === ErrorCode.TOPIC_EXISTS) return new HeraldError(code, `Topic '${topic}' already exists`)
+    return new HeraldError(code, message.slice(code.length + 1))
+  }
+  const why = /timed out/i.test(message) ? `no answer within ${timeoutMs} ms` : 'not reachable'
+  return new HeraldError(ErrorCode.UNAVAILABLE, `engine unavailable: Redis ${why}`)
+}

@@ -1,0 +1,89 @@
+/**
+ * The Redis engine's Lua scripts. Each runs atomically in Redis, so a publish
+ * (next seq + history + PUB/SUB) is one step that no other instance can
+ * interleave with. ioredis sends them with EVALSHA and falls back to EVAL
+ * (which loads them again) on NOSCRIPT, e.g. after a Redis restart.
+ *
+ * Keys, for a topic T under prefix P (docs/scale-out.md lists them all):
+ *   P:topics           SET    every topic name
+ *   P:topic:T          HASH   e = epoch, s = seq of the last message, b = bytes published,
+ *                             hb = bytes held in history, ts = ISO time of the last publish
+ *   P:history:T        STREAM the last HISTORY_SIZE event frames, entry id "<seq>-0", field f = frame
+ * Channel P:events:T carries "p <seq> <epoch> <frame>" per publish and "d <epoch>" when T is deleted.
+ *
+ * Errors are replies whose message starts with a wire error code
+ * (TOPIC_NOT_FOUND, TOPIC_EXISTS, LIMIT_EXCEEDED), mapped back by the engine.
+ */
+
+/**
+ * KEYS: topic hash, history stream. ARGV: frame before the seq, frame after the seq,
+ * HISTORY_SIZE, channel, ts, HISTORY_MAX_BYTES (0 = no byte bound).
+ * Returns { seq, epoch }.
+ */
+export const PUBLISH = `
+local meta, history = KEYS[1], KEYS[2]
+local epoch = redis.call('HGET', meta, 'e')
+if not epoch then return redis.error_reply('TOPIC_NOT_FOUND topic does not exist') end
+local seq = redis.call('HINCRBY', meta, 's', 1)
+local frame = ARGV[1] .. seq .. ARGV[2]
+local size, maxBytes = tonumber(ARGV[3]), tonumber(ARGV[6])
+redis.call('HINCRBY', meta, 'b', #frame)
+redis.call('HSET', meta, 'ts', ARGV[5])
+if size > 0 and (maxBytes == 0 or #frame <= maxBytes) then
+  redis.call('XADD', history, seq .. '-0', 'f', frame)
+  local held = redis.call('HINCRBY', meta, 'hb', #frame)
+  local len = redis.call('XLEN', history)
+  -- Trim oldest first: past HISTORY_SIZE entries, or past HISTORY_MAX_BYTES.
+  while len > size or (maxBytes > 0 and held > maxBytes and len > 1) do
+    local oldest = redis.call('XRANGE', history, '-', '+', 'COUNT', 1)[1]
+    redis.call('XDEL', history, oldest[1])
+    held = redis.call('HINCRBY', meta, 'hb', -#oldest[2][2])
+    len = len - 1
+  end
+end
+redis.call('PUBLISH', ARGV[4], 'p ' .. seq .. ' ' .. epoch .. ' ' .. frame)
+return { seq, epoch }
+`
+
+/**
+ * KEYS: topic hash, history stream. ARGV: mode ('last' or 'since'), n (last: count; since: seq),
+ * limit (since only). Returns { epoch, seq, entries } where entries are XRANGE replies, oldest first.
+ */
+export const READ = `
+local meta, history = KEYS[1], KEYS[2]
+local m = redis.call('HMGET', meta, 'e', 's')
+if not m[1] then return redis.error_reply('TOPIC_NOT_FOUND topic does not exist') end
+local entries = {}
+local n = tonumber(ARGV[2])
+if ARGV[1] == 'last' then
+  if n > 0 then
+    entries = redis.call('XREVRANGE', history, '+', '-', 'COUNT', n)
+    local reversed = {}
+    for i = #entries, 1, -1 do reversed[#reversed + 1] = entries[i] end
+    entries = reversed
+  end
+else
+  entries = redis.call('XRANGE', history, (n + 1) .. '-0', '+', 'COUNT', tonumber(ARGV[3]))
+end
+return { m[1], tonumber(m[2]), entries }
+`
+
+/** KEYS: topics set, topic hash, history stream. ARGV: name, new epoch, MAX_TOPICS. Returns the epoch. */
+export const CREATE = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return redis.error_reply('TOPIC_EXISTS topic already exists') end
+if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[3]) then return redis.error_reply('LIMIT_EXCEEDED topic limit reached') end
+redis.call('DEL', KEYS[3])
+redis.call('HSET', KEYS[2], 'e', ARGV[2], 's', 0, 'b', 0, 'hb', 0)
+redis.call('SADD', KEYS[1], ARGV[1])
+return ARGV[2]
+`
+
+/** KEYS: topics set, topic hash, history stream. ARGV: name, channel. Followers everywhere get "d <epoch>". */
+export const DELETE = `
+local epoch = redis.call('HGET', KEYS[2], 'e')
+if not epoch then return redis.error_reply('TOPIC_NOT_FOUND topic does not exist') end
+redis.call('DEL', KEYS[2], KEYS[3])
+redis.call('SREM', KEYS[1], ARGV[1])
+redis.call('PUBLISH', ARGV[2], 'd ' .. epoch)
+return 1
+`
