@@ -18,6 +18,26 @@ export const options = {
     env: 'HOST',
     schema: Type.String({ minLength: 1, default: '0.0.0.0', description: 'Address to bind.' }),
   },
+  engine: {
+    env: 'ENGINE',
+    schema: Type.Union([Type.Literal('memory'), Type.Literal('redis')], { default: 'memory', description: 'Where topics, seq and history live: memory (this process only) or redis (shared by every instance on REDIS_URL; see docs/scale-out.md).' }),
+  },
+  redisUrl: {
+    env: 'REDIS_URL',
+    schema: Type.String({ minLength: 1, pattern: '^rediss?://', default: 'redis://127.0.0.1:6379', description: 'The Redis of ENGINE=redis: redis://[user:password@]host:port[/db], or rediss:// for TLS.' }),
+  },
+  redisPrefix: {
+    env: 'REDIS_PREFIX',
+    schema: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9._:-]+$', default: 'herald', description: 'Every Redis key and channel starts with it, so several herald clusters can share one Redis.' }),
+  },
+  instanceId: {
+    env: 'INSTANCE_ID',
+    schema: Type.String({ maxLength: 100, pattern: '^[A-Za-z0-9._:-]*$', default: '', description: 'This instance in /health, logs and the cluster counts. Empty = hostname plus a random suffix.' }),
+  },
+  redisCommandTimeoutMs: {
+    env: 'REDIS_COMMAND_TIMEOUT_MS',
+    schema: Type.Integer({ minimum: 50, maximum: 60_000, default: 1000, description: 'ENGINE=redis: a Redis command unanswered this long fails; the client gets UNAVAILABLE (REST 503) instead of waiting.' }),
+  },
   apiKey: {
     env: 'API_KEY',
     schema: Type.String({ default: '', description: 'When set, REST (except /health) needs header X-API-Key and /ws needs X-API-Key or ?api_key=. Empty = no auth.' }),
