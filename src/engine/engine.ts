@@ -26,6 +26,7 @@
  *   again under a live subscriber.
  */
 import type { Message } from '../protocol/frames'
+import type { Sync } from '../util/sync'
 
 /** Where a topic's stream is: the seq of its latest message (0 if none) and the epoch that seq counts in. */
 export interface StreamPosition {
@@ -36,6 +37,11 @@ export interface StreamPosition {
    * data. "seq 5, epoch A" and "seq 5, epoch B" are different messages.
    */
   readonly epoch: string
+}
+
+/** What a publish returns: where the message is, and the UTF-8 bytes of its event frame (for the metrics). */
+export interface Published extends StreamPosition {
+  readonly bytes: number
 }
 
 /** One published message as it travels from the engine to the hubs. */
@@ -49,11 +55,7 @@ export interface Publication {
 }
 
 /** A value, or a promise of it: the memory engine answers synchronously, the Redis engine asynchronously. */
-export type Sync<T> = T | Promise<T>
-
-export function isPromise<T>(value: Sync<T>): value is Promise<T> {
-  return typeof (value as { then?: unknown } | null)?.then === 'function'
-}
+export type { Sync } from '../util/sync'
 
 /** What to read from a topic's history. `last: 0` reads nothing but the position. */
 export type HistoryRead = { last: number } | { sinceSeq: number; limit: number }
@@ -131,7 +133,7 @@ export interface Engine {
    * event's ISO time. Throws TOPIC_NOT_FOUND; UNAVAILABLE when the engine
    * cannot be reached (within about a second, never a hang).
    */
-  publish(topic: string, message: Message, ts: string): Sync<StreamPosition>
+  publish(topic: string, message: Message, ts: string): Sync<Published>
   /** Reads history without following. Throws TOPIC_NOT_FOUND. */
   history(topic: string, read: HistoryRead): Sync<History>
 

@@ -12,7 +12,7 @@ import { ErrorCode, HeraldError } from '../errors'
 import type { Message } from '../protocol/frames'
 import { eventFrame } from '../protocol/server-frames'
 import { Ring } from '../broker/ring'
-import type { ClusterCounts, Engine, EngineHandler, EngineTopicStats, History, HistoryRead, Publication, StreamPosition } from './engine'
+import type { ClusterCounts, Engine, EngineHandler, EngineTopicStats, History, HistoryRead, Publication, Published, StreamPosition } from './engine'
 import { newEpoch } from './epoch'
 
 export interface MemoryEngineOptions {
@@ -90,7 +90,7 @@ export class MemoryEngine implements Engine {
     return out
   }
 
-  publish(topicName: string, message: Message, ts: string): StreamPosition {
+  publish(topicName: string, message: Message, ts: string): Published {
     const topic = this.topic(topicName)
     const seq = topic.seq + 1
     // Serialized before it counts: a payload that cannot be serialized (nesting too deep) must not consume a seq.
@@ -104,7 +104,7 @@ export class MemoryEngine implements Engine {
       topic.historyBytes += publication.bytes - (evicted?.bytes ?? 0)
     }
     this.handler.publication(publication)
-    return { seq, epoch: topic.epoch }
+    return { seq, epoch: topic.epoch, bytes: publication.bytes }
   }
 
   history(topicName: string, read: HistoryRead): History {

@@ -27,7 +27,7 @@ import { ErrorCode, HeraldError } from '../errors'
 import type { Logger } from '../log'
 import type { Message } from '../protocol/frames'
 import { eventFrameParts } from '../protocol/server-frames'
-import type { ClusterCounts, Engine, EngineHandler, EngineTopicStats, History, HistoryRead, Publication, StreamPosition } from './engine'
+import type { ClusterCounts, Engine, EngineHandler, EngineTopicStats, History, HistoryRead, Publication, Published, StreamPosition } from './engine'
 import { newEpoch } from './epoch'
 import { CREATE, DELETE, PUBLISH, READ } from './redis-scripts'
 
@@ -181,13 +181,13 @@ export class RedisEngine implements Engine {
     return out
   }
 
-  async publish(topic: string, message: Message, ts: string): Promise<StreamPosition> {
+  async publish(topic: string, message: Message, ts: string): Promise<Published> {
     const [before, after] = eventFrameParts(topic, message, ts)
     const [seq, epoch] = await this.call(
       this.commands.heraldPublish(this.metaKey(topic), this.historyKey(topic), before, after, this.options.historySize, this.channel(topic), ts, this.options.historyMaxBytes ?? 0),
       topic,
     )
-    return { seq, epoch }
+    return { seq, epoch, bytes: Buffer.byteLength(before) + String(seq).length + Buffer.byteLength(after) }
   }
 
   async history(topic: string, read: HistoryRead): Promise<History> {

@@ -22,8 +22,9 @@ export function now(): string {
   return lastIso
 }
 
-export function ackFrame(requestId: string | undefined, topic?: string): string {
-  return JSON.stringify({ type: 'ack', request_id: requestId, topic, status: 'ok', ts: now() })
+/** `position`: the topic's seq and epoch, on the ack of a subscribe (latest seq when it started) and of a publish (the message's seq). */
+export function ackFrame(requestId: string | undefined, topic?: string, position?: { seq: number; epoch: string }): string {
+  return JSON.stringify({ type: 'ack', request_id: requestId, topic, status: 'ok', seq: position?.seq, epoch: position?.epoch, ts: now() })
 }
 
 export function eventFrame(topic: string, seq: number, message: Message, ts: string = now()): string {

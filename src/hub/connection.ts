@@ -1,0 +1,254 @@
+/**
+ * One client connection's outbound side: its subscriptions' bounded queues,
+ * its replies, and the flush that moves them to the sink.
+ *
+ * Invariants:
+ * - Every frame carries a hub-wide `serial`; a flush writes pending frames
+ *   in serial order across all of the connection's queues, so a connection
+ *   sees messages in publish order, and a subscribe's ack comes before its
+ *   replay, which comes before its live events.
+ * - A flush writes at most `highWater - sink.bufferedAmount()` bytes, counted
+ *   by the flush itself: bytes written inside `cork` do not show in the
+ *   sink's buffered amount until the cork ends. What does not fit stays in the
+ *   queues, where drop-oldest applies.
+ */
+import { ErrorCode } from '../errors'
+import { errorFrame } from '../protocol/server-frames'
+import type { Sink } from './sink'
+import type { Subscription } from './subscription'
+
+/** A frame serialized once and shared by every queue and the history that holds it. */
+export interface OutboundFrame {
+  readonly text: string
+  /** UTF-8 length of `text`. */
+  readonly bytes: number
+  /** Hub-wide publish order. */
+  readonly serial: number
+  /** An event frame (counted as a delivered message), not a reply or notice. */
+  readonly event: boolean
+  /** performance.now() when an event was published (0 for other frames), for the oldest-queued-age metric. */
+  readonly at: number
+}
+
+/** What one flush wrote, for the hub's observer. */
+export interface FlushResult {
+  /** Frames written. */
+  frames: number
+  /** UTF-8 bytes of those frames. */
+  bytes: number
+  /** How many of them were event frames (live or replayed). */
+  events: number
+}
+
+export class Connection {
+  readonly subscriptions = new Map<string, Subscription>()
+  /**
+   * Replies, replayed history and the frames of ended subscriptions, consumed
+   * from `repliesHead`. Invariant: sorted by serial (every frame pushed gets a
+   * fresh serial, replays included), which lets `retire` insert by binary
+   * search instead of merging the whole queue.
+   */
+  private replies: OutboundFrame[] = []
+  private repliesHead = 0
+  /** UTF-8 bytes of every frame waiting in this connection: replies and all its subscription queues. */
+  queuedBytes = 0
+  /** In the hub's list of connections to flush on the next tick. */
+  scheduled = false
+  /** The sink is backed up; waiting for drain before the next flush. */
+  stalled = false
+  closed = false
+  /** SLOW_CONSUMER notices queued or written since the hub last looked; it reports and clears them. */
+  readonly notices: Array<{ topic: string; dropped: number }> = []
+  private written: FlushResult = { frames: 0, bytes: 0, events: 0 }
+
+  constructor(
+    readonly id: number,
+    readonly sink: Sink,
+    private readonly highWater: number,
+  ) {}
+
+  /** Appends a reply; its serial must be newer than every frame already queued here (the hub's counter guarantees it). */
+  pushReply(frame: OutboundFrame): void {
+    this.replies.push(frame)
+    this.queuedBytes += frame.bytes
+  }
+
+  /** Queues a live event on `sub`; on a full queue drops the oldest. Returns the dropped frame, if any. */
+  offer(sub: Subscription, frame: OutboundFrame): OutboundFrame | undefined {
+    this.queuedBytes += frame.bytes
+    const dropped = sub.queue.push(frame)
+    if (dropped === undefined) return undefined
+    this.queuedBytes -= dropped.bytes
+    sub.unreported++
+    return dropped
+  }
+
+  /** Drops the oldest queued event of `sub` (byte budget), counted as dropped. Returns false when it holds one frame or none. */
+  dropOldest(sub: Subscription): boolean {
+    if (sub.queue.size <= 1) return false
+    this.queuedBytes -= sub.queue.shift()!.bytes
+    sub.unreported++
+    return true
+  }
+
+  /**
+   * Ends a subscription (unsubscribe, topic deleted) without losing what was
+   * published before the end: its queued frames, and its SLOW_CONSUMER notice
+   * if it lost any, move into the reply queue at their place by serial, so they
+   * go out before the ack or info frame that the caller queues next.
+   *
+   * Cost: O(log n) to find the place, plus the replies queued after the
+   * subscription's oldest waiting frame (usually none or one: the ack of the
+   * publish that queued it), plus the frames moved. Never a copy of the whole
+   * reply queue, so a client that repeats subscribe/publish/unsubscribe pays
+   * linear work in what it sent.
+   */
+  retire(sub: Subscription): void {
+    this.subscriptions.delete(sub.topic.name)
+    const moved: OutboundFrame[] = []
+    if (sub.unreported > 0) {
+      const text = slowConsumerNotice(sub)
+      moved.push({ text, bytes: Buffer.byteLength(text), serial: sub.queue.peek()?.serial ?? 0, event: false, at: 0 })
+      this.queuedBytes += moved[0]!.bytes
+    }
+    for (let frame = sub.queue.shift(); frame !== undefined; frame = sub.queue.shift()) moved.push(frame)
+    if (moved.length === 0) return
+    const replies = this.replies
+    const at = this.firstAfter(moved[0]!.serial)
+    if (at === replies.length) {
+      for (const frame of moved) replies.push(frame)
+      return
+    }
+    const later = replies.splice(at)
+    let i = 0
+    let j = 0
+    while (i < later.length && j < moved.length) replies.push(moved[j]!.serial < later[i]!.serial ? moved[j++]! : later[i++]!)
+    while (i < later.length) replies.push(later[i++]!)
+    while (j < moved.length) replies.push(moved[j++]!)
+  }
+
+  /** Index of the first queued reply with a serial above `serial` (binary search over the sorted reply queue). */
+  private firstAfter(serial: number): number {
+    let lo = this.repliesHead
+    let hi = this.replies.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (this.replies[mid]!.serial > serial) hi = mid
+      else lo = mid + 1
+    }
+    return lo
+  }
+
+  pendingReplies(): number {
+    return this.replies.length - this.repliesHead
+  }
+
+  hasPending(): boolean {
+    if (this.pendingReplies() > 0) return true
+    for (const sub of this.subscriptions.values()) if (sub.queue.size > 0) return true
+    return false
+  }
+
+  /** Writes pending frames, in serial order, until the sink's high-water mark. Returns what it wrote. */
+  flush(): FlushResult {
+    const written = (this.written = { frames: 0, bytes: 0, events: 0 })
+    if (this.closed) return written
+    let budget = this.highWater - this.sink.bufferedAmount()
+    if (budget <= 0) return written
+    const active: Subscription[] = []
+    for (const sub of this.subscriptions.values()) if (sub.queue.size > 0) active.push(sub)
+    this.sink.cork(() => {
+      if (active.length === 0) budget = this.writeReplies(budget, Infinity)
+      else if (active.length === 1 && this.pendingReplies() === 0) budget = this.writeSubscription(active[0]!, budget, Infinity)
+      else this.writeMerged(active, budget)
+    })
+    if (this.repliesHead === this.replies.length) {
+      this.replies = []
+      this.repliesHead = 0
+    }
+    this.queuedBytes -= written.bytes
+    return written
+  }
+
+  /** Writes replies with serial below `until`. */
+  private writeReplies(budget: number, until: number): number {
+    const sink = this.sink
+    const written = this.written
+    while (budget > 0 && this.repliesHead < this.replies.length) {
+      const frame = this.replies[this.repliesHead]!
+      if (frame.serial >= until) break
+      this.repliesHead++
+      sink.send(frame.text)
+      budget -= frame.bytes
+      written.frames++
+      written.bytes += frame.bytes
+      if (frame.event) written.events++
+    }
+    return budget
+  }
+
+  /** Writes one subscription's frames with serial below `until`, preceded by its SLOW_CONSUMER notice if it lost any. */
+  private writeSubscription(sub: Subscription, budget: number, until: number): number {
+    const sink = this.sink
+    const queue = sub.queue
+    const written = this.written
+    if (sub.unreported > 0) {
+      const notice = slowConsumerNotice(sub)
+      const bytes = Buffer.byteLength(notice)
+      sink.send(notice)
+      budget -= bytes
+      written.frames++
+      written.bytes += bytes
+      this.queuedBytes += bytes // not queued before: balances the subtraction of what was written
+    }
+    while (budget > 0) {
+      const frame = queue.peek()
+      if (frame === undefined || frame.serial >= until) break
+      queue.shift()
+      sink.send(frame.text)
+      budget -= frame.bytes
+      written.frames++
+      written.bytes += frame.bytes
+      written.events++
+    }
+    return budget
+  }
+
+  /** K-way merge by serial across replies and several subscriptions. */
+  private writeMerged(active: Subscription[], budget: number): void {
+    while (budget > 0) {
+      let best: Subscription | undefined
+      let bestSerial = Infinity
+      let nextSerial = Infinity
+      for (const sub of active) {
+        const head = sub.queue.peek()
+        if (head === undefined) continue
+        if (head.serial < bestSerial) {
+          nextSerial = bestSerial
+          bestSerial = head.serial
+          best = sub
+        } else if (head.serial < nextSerial) nextSerial = head.serial
+      }
+      const replyHead = this.replies[this.repliesHead]
+      if (replyHead !== undefined && replyHead.serial < bestSerial) {
+        budget = this.writeReplies(budget, bestSerial)
+        continue
+      }
+      if (best === undefined) return
+      const replySerial = replyHead?.serial ?? Infinity
+      budget = this.writeSubscription(best, budget, Math.min(nextSerial, replySerial))
+    }
+  }
+}
+
+function slowConsumerNotice(sub: Subscription): string {
+  const dropped = sub.unreported
+  sub.unreported = 0
+  sub.connection.notices.push({ topic: sub.topic.name, dropped })
+  return errorFrame(
+    undefined,
+    ErrorCode.SLOW_CONSUMER,
+    `dropped ${dropped} oldest message(s) on topic '${sub.topic.name}': subscriber too slow (queue size ${sub.queue.capacity})`,
+    sub.topic.name,
+  )
+}

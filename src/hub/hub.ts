@@ -1,0 +1,429 @@
+/**
+ * The hub: this instance's connections, their subscriptions, and the fan-out
+ * of publications to local sockets. The same for every engine; synchronous,
+ * transport-free (it writes to a `Sink`) and engine-free (publications come in
+ * through `publication`, from whichever engine and instance).
+ *
+ * Fan-out: a publication's event frame (serialized once, by the publishing
+ * instance) becomes one OutboundFrame offered to each local subscription's
+ * bounded queue. Connections with something queued are flushed once per
+ * event-loop turn (setImmediate), inside `cork`, so a burst of publications
+ * costs one write per connection, not one per message. A connection whose
+ * sink is backed up is skipped until the transport reports drain (or the
+ * stall poll sees its buffer go down); meanwhile its queues fill and drop
+ * their oldest.
+ */
+import { CloseCode, CloseReason, ErrorCode, HeraldError } from '../errors'
+import type { History, Publication } from '../engine/engine'
+import { errorFrame, infoFrame } from '../protocol/server-frames'
+import { Ring } from '../util/ring'
+import { Connection, type OutboundFrame } from './connection'
+import { LocalTopic } from './local-topic'
+import { type HubObserver, noopObserver } from './observer'
+import type { Sink } from './sink'
+import { Subscription } from './subscription'
+
+export interface HubOptions {
+  queueSize: number
+  /** Bounds the replies a stalled connection may leave unread: QUEUE_SIZE + HISTORY_SIZE. */
+  historySize: number
+  slowConsumerPolicy: 'drop_oldest' | 'disconnect'
+  /** Bytes a sink may buffer before its messages wait in the hub's queues. */
+  socketHighWaterBytes: number
+  /** How often stalled sinks are re-checked in case a drain event is missed (ms). Default 50. */
+  stallPollMs?: number
+  /** Topics one connection may subscribe to. Default unlimited. */
+  maxSubscriptionsPerConnection?: number
+  /**
+   * Bytes that may wait for one connection, over its replies and all its
+   * subscription queues (MAX_QUEUED_BYTES_PER_CONNECTION). Past it, drop_oldest
+   * drops the offered subscription's oldest events; what still does not fit
+   * closes the connection as a slow consumer. Default unlimited.
+   */
+  maxQueuedBytesPerConnection?: number
+}
+
+/** What waits inside this instance for slow sockets, for the metrics. */
+export interface Backlog {
+  /** Frames waiting in subscription queues and reply queues, summed over connections. */
+  queued: number
+  /** Connections whose socket is backed up (waiting for drain). */
+  stalled: number
+  /** Seconds since the oldest event still waiting in a subscription queue was queued; 0 when none waits. */
+  oldestQueuedSeconds: number
+}
+
+export class Hub {
+  private readonly topics = new Map<string, LocalTopic>()
+  private readonly connections = new Set<Connection>()
+  private nextConnectionId = 1
+  /** Hub-wide order of every frame queued; see Connection. */
+  private serial = 0
+  private dirty: Connection[] = []
+  private flushQueued = false
+  private readonly stalled = new Set<Connection>()
+  private stallPoll: ReturnType<typeof setInterval> | undefined
+  /** When the pending flush was queued (performance.now()), for the flush-delay metric. */
+  private flushQueuedAt = 0
+  private readonly maxQueuedBytes: number
+
+  constructor(
+    private readonly options: HubOptions,
+    private readonly observer: HubObserver = noopObserver,
+  ) {
+    this.maxQueuedBytes = options.maxQueuedBytesPerConnection ?? Infinity
+  }
+
+  /** A connection whose sink is backed up and holds more unsent replies than this is closed as a slow consumer. */
+  private get maxPendingReplies(): number {
+    return this.options.queueSize + this.options.historySize
+  }
+
+  /** Registers a connection. Nothing is sent on connect. */
+  connect(sink: Sink): Connection {
+    const connection = new Connection(this.nextConnectionId++, sink, this.options.socketHighWaterBytes)
+    this.connections.add(connection)
+    return connection
+  }
+
+  /**
+   * Releases a connection's subscriptions and queues. Idempotent. Returns the
+   * topics that have no local subscriber left (the caller stops following them).
+   */
+  disconnect(connection: Connection): string[] {
+    if (connection.closed) return []
+    connection.closed = true
+    const emptied: string[] = []
+    for (const sub of connection.subscriptions.values()) if (this.detach(sub)) emptied.push(sub.topic.name)
+    connection.subscriptions.clear()
+    this.connections.delete(connection)
+    this.unstall(connection)
+    return emptied
+  }
+
+  /** The transport calls this when a backpressured sink can take more. */
+  drained(connection: Connection): void {
+    if (!connection.stalled) return
+    this.unstall(connection)
+    this.flushConnection(connection)
+  }
+
+  /**
+   * Starts `connection`'s subscription to `topic`, or returns the existing one
+   * (its label updated). A new one is pending until `activate`. Throws
+   * LIMIT_EXCEEDED (MAX_SUBSCRIPTIONS_PER_CONNECTION).
+   */
+  beginSubscribe(connection: Connection, topicName: string, clientId: string): Subscription {
+    const existing = connection.subscriptions.get(topicName)
+    if (existing) {
+      existing.clientId = clientId
+      return existing
+    }
+    const max = this.options.maxSubscriptionsPerConnection ?? Infinity
+    if (connection.subscriptions.size >= max) throw new HeraldError(ErrorCode.LIMIT_EXCEEDED, `subscription limit reached (MAX_SUBSCRIPTIONS_PER_CONNECTION=${max})`)
+    let topic = this.topics.get(topicName)
+    if (!topic) {
+      topic = new LocalTopic(topicName)
+      this.topics.set(topicName, topic)
+    }
+    const sub = new Subscription(connection, topic, clientId, this.options.queueSize)
+    connection.subscriptions.set(topicName, sub)
+    topic.pending.add(sub)
+    return sub
+  }
+
+  /**
+   * Completes a subscribe: queues `ack`, then the replay (`history`), then
+   * the publications held while pending that are newer than the replay's
+   * position, and from then on live publications. No gap and no duplicate
+   * between replay and live. A subscription already active (a re-subscribe)
+   * gets the ack and the replay after what its queue holds.
+   * Does nothing if the subscription ended meanwhile (connection closed).
+   */
+  activate(sub: Subscription, ack: string, history: History): void {
+    const connection = sub.connection
+    if (connection.closed || connection.subscriptions.get(sub.topic.name) !== sub) return
+    this.queueReply(connection, this.frame(ack))
+    if (connection.closed) return
+    // A replayed frame shares the publication's text but gets a fresh serial: the reply queue stays sorted by serial.
+    for (const p of history.publications) connection.pushReply(this.frame(p.frame, p.bytes, true))
+    if (sub.pending) {
+      sub.pending = false
+      sub.topic.pending.delete(sub)
+      sub.topic.subscribers.add(sub)
+      const held = sub.held
+      sub.held = undefined
+      const after = history.position.seq
+      if (held) for (let p = held.shift(); p !== undefined; p = held.shift()) if (p.seq > after) this.offer(sub, this.frame(p.frame, p.bytes, true))
+    }
+    this.checkQueued(connection)
+    this.schedule(connection)
+  }
+
+  /**
+   * Ends a subscription whose subscribe failed (only a pending one: an active
+   * one stays). Returns true when its topic has no local subscriber left.
+   */
+  abandon(sub: Subscription): boolean {
+    if (!sub.pending || sub.connection.subscriptions.get(sub.topic.name) !== sub) return false
+    sub.connection.subscriptions.delete(sub.topic.name)
+    return this.detach(sub)
+  }
+
+  /**
+   * Ends `connection`'s subscription to `topic`. Messages queued before it
+   * are still delivered, ahead of whatever the caller queues next (the ack).
+   * Returns 'none' when there was no subscription, 'emptied' when the topic
+   * has no local subscriber left, else 'ok'.
+   */
+  unsubscribe(connection: Connection, topicName: string): 'none' | 'ok' | 'emptied' {
+    const sub = connection.subscriptions.get(topicName)
+    if (!sub) return 'none'
+    connection.retire(sub)
+    return this.detach(sub) ? 'emptied' : 'ok'
+  }
+
+  /** One publication from the engine: to every local subscription of its topic. */
+  publication(publication: Publication): void {
+    const topic = this.topics.get(publication.topic)
+    if (!topic) return
+    if (topic.pending.size > 0)
+      for (const sub of topic.pending) {
+        sub.held ??= new Ring(this.options.queueSize)
+        if (sub.held.push(publication) !== undefined) {
+          sub.unreported++
+          this.countDrop(sub)
+        }
+      }
+    if (topic.subscribers.size === 0) return
+    const frame = this.frame(publication.frame, publication.bytes, true)
+    const evict = this.options.slowConsumerPolicy === 'disconnect'
+    for (const sub of topic.subscribers) {
+      const connection = sub.connection
+      // A full queue on a socket that can still take bytes is not a slow consumer: it only means many
+      // publishes arrived in this event-loop turn. Flush it now; drop-oldest is for a socket that is backed up.
+      if (sub.queue.size === sub.queue.capacity && !connection.stalled) this.flushConnection(connection)
+      if (connection.offer(sub, frame) !== undefined) {
+        this.countDrop(sub)
+        if (evict) {
+          this.evictSlow(connection, `queue overflow on topic '${topic.name}' (queue size ${this.options.queueSize}): disconnecting`)
+          continue
+        }
+      }
+      if (connection.queuedBytes > this.maxQueuedBytes && !this.fitQueued(connection, sub)) continue
+      this.schedule(connection)
+    }
+  }
+
+  /**
+   * The topic was deleted (anywhere) or its data was lost: every active local
+   * subscription ends with info topic_deleted, after the events queued before.
+   * Pending subscriptions stay (their subscribe is answered by the engine).
+   * Returns true when the topic has no local subscriber left.
+   */
+  topicGone(topicName: string): boolean {
+    const topic = this.topics.get(topicName)
+    if (!topic) return false
+    const notice = infoFrame('topic_deleted', topicName)
+    for (const sub of topic.subscribers) {
+      const connection = sub.connection
+      connection.retire(sub)
+      this.queueReply(connection, this.frame(notice))
+      this.schedule(connection)
+    }
+    topic.subscribers.clear()
+    topic.dropped = 0
+    if (topic.pending.size > 0) return false
+    this.topics.delete(topicName)
+    return true
+  }
+
+  /** Queues a reply frame for one connection, in order with its events. */
+  reply(connection: Connection, text: string): void {
+    if (connection.closed) return
+    this.queueReply(connection, this.frame(text))
+    this.schedule(connection)
+  }
+
+  /** Open connections. */
+  connectionCount(): number {
+    return this.connections.size
+  }
+
+  /** Active subscriptions per topic (this instance only). */
+  subscriberCounts(): Map<string, number> {
+    const counts = new Map<string, number>()
+    for (const t of this.topics.values()) if (t.subscribers.size > 0) counts.set(t.name, t.subscribers.size)
+    return counts
+  }
+
+  /** Messages dropped from this instance's subscribers' queues, per topic (topics with none are absent). */
+  droppedCounts(): Map<string, number> {
+    const counts = new Map<string, number>()
+    for (const t of this.topics.values()) if (t.dropped > 0) counts.set(t.name, t.dropped)
+    return counts
+  }
+
+  /** Walks every connection: for scrapes, not for the hot path. */
+  backlog(): Backlog {
+    let queued = 0
+    let oldest = Infinity
+    for (const c of this.connections) {
+      queued += c.pendingReplies()
+      for (const sub of c.subscriptions.values()) {
+        queued += sub.queue.size
+        const at = sub.queue.peek()?.at
+        if (at !== undefined && at < oldest) oldest = at
+      }
+    }
+    return { queued, stalled: this.stalled.size, oldestQueuedSeconds: oldest === Infinity ? 0 : (performance.now() - oldest) / 1000 }
+  }
+
+  /** True while the stall poll timer runs (only while some connection is stalled): lets tests check that no timer leaks. */
+  polling(): boolean {
+    return this.stallPoll !== undefined
+  }
+
+  /** True while every connection's queues and the sink buffers are empty. */
+  idle(): boolean {
+    for (const c of this.connections) if (c.hasPending() || c.sink.bufferedAmount() > 0) return false
+    return true
+  }
+
+  /** Sends `text` to every connection at once, ahead of what is queued (shutdown notice). */
+  notifyAll(text: string): void {
+    for (const c of this.connections) c.sink.send(text)
+  }
+
+  /** Closes every connection with `code` and releases it. */
+  closeAll(code: number, reason: string): void {
+    for (const c of [...this.connections]) {
+      c.sink.close(code, reason)
+      this.disconnect(c)
+    }
+    clearInterval(this.stallPoll)
+    this.stallPoll = undefined
+  }
+
+  private frame(text: string, bytes = Buffer.byteLength(text), event = false): OutboundFrame {
+    // One object shape for every frame keeps the flush loops monomorphic.
+    return { text, bytes, serial: ++this.serial, event, at: event ? performance.now() : 0 }
+  }
+
+  /** Removes `sub` from its topic; drops the topic when nobody here subscribes any more. Returns true then. */
+  private detach(sub: Subscription): boolean {
+    const topic = sub.topic
+    topic.subscribers.delete(sub)
+    topic.pending.delete(sub)
+    if (topic.size > 0 || this.topics.get(topic.name) !== topic) return false
+    if (topic.dropped === 0) this.topics.delete(topic.name)
+    return true
+  }
+
+  private offer(sub: Subscription, frame: OutboundFrame): void {
+    if (sub.connection.offer(sub, frame) !== undefined) this.countDrop(sub)
+  }
+
+  private countDrop(sub: Subscription): void {
+    sub.topic.dropped++
+    this.observer.dropped(sub.topic.name)
+  }
+
+  private queueReply(connection: Connection, frame: OutboundFrame): void {
+    connection.pushReply(frame)
+    if (connection.stalled && connection.pendingReplies() > this.maxPendingReplies)
+      this.evictSlow(connection, `more than ${this.maxPendingReplies} replies unread: disconnecting`)
+    else this.checkQueued(connection)
+  }
+
+  /**
+   * Keeps what waits for one connection bounded in bytes whatever it sends:
+   * a socket that can take bytes is written to now (not at the end of the
+   * event-loop turn: one client's burst of frames must not pile up replies);
+   * a connection still over MAX_QUEUED_BYTES_PER_CONNECTION is closed as a
+   * slow consumer.
+   */
+  private checkQueued(connection: Connection): void {
+    if (connection.closed) return
+    if (!connection.stalled && connection.queuedBytes >= this.options.socketHighWaterBytes) this.flushConnection(connection)
+    if (connection.queuedBytes > this.maxQueuedBytes) this.evictSlow(connection, `more than ${this.maxQueuedBytes} bytes unread: disconnecting`)
+  }
+
+  /**
+   * A publication took `connection` over its byte budget. Writes what the
+   * socket takes; under drop_oldest then drops the oldest events of `sub`
+   * (counted and announced like any drop); closes the connection if it still
+   * does not fit. Returns false when the connection was closed.
+   */
+  private fitQueued(connection: Connection, sub: Subscription): boolean {
+    if (!connection.stalled) this.flushConnection(connection)
+    if (this.options.slowConsumerPolicy === 'drop_oldest') while (connection.queuedBytes > this.maxQueuedBytes && connection.dropOldest(sub)) this.countDrop(sub)
+    if (connection.closed) return false
+    if (connection.queuedBytes <= this.maxQueuedBytes) return true
+    this.evictSlow(connection, `more than ${this.maxQueuedBytes} bytes unread: disconnecting`)
+    return false
+  }
+
+  private evictSlow(connection: Connection, why: string): void {
+    if (connection.closed) return
+    connection.sink.send(errorFrame(undefined, ErrorCode.SLOW_CONSUMER, why))
+    this.observer.slowConsumer('disconnect', { connection: connection.id, reason: why })
+    connection.sink.close(CloseCode.SLOW_CONSUMER, CloseReason.SLOW_CONSUMER, 'after-delivery')
+    this.disconnect(connection)
+  }
+
+  private schedule(connection: Connection): void {
+    if (connection.scheduled || connection.stalled || connection.closed) return
+    connection.scheduled = true
+    this.dirty.push(connection)
+    if (!this.flushQueued) {
+      this.flushQueued = true
+      this.flushQueuedAt = performance.now()
+      setImmediate(this.flushDirty)
+    }
+  }
+
+  private readonly flushDirty = (): void => {
+    this.flushQueued = false
+    this.observer.flushDelay((performance.now() - this.flushQueuedAt) / 1000)
+    const batch = this.dirty
+    this.dirty = []
+    for (const connection of batch) {
+      connection.scheduled = false
+      if (!connection.stalled) this.flushConnection(connection)
+    }
+  }
+
+  private flushConnection(connection: Connection): void {
+    const written = connection.flush()
+    if (written.frames > 0) this.observer.delivered(written.frames, written.bytes, written.events)
+    if (connection.notices.length > 0) {
+      for (const n of connection.notices) this.observer.slowConsumer('notice', { connection: connection.id, topic: n.topic, dropped: n.dropped })
+      connection.notices.length = 0
+    }
+    if (connection.closed || !connection.hasPending()) return
+    // Bun reports drain only after it had to buffer; if the kernel took everything, try again next turn.
+    if (connection.sink.bufferedAmount() === 0) this.schedule(connection)
+    else this.stall(connection)
+  }
+
+  private stall(connection: Connection): void {
+    connection.stalled = true
+    this.stalled.add(connection)
+    this.stallPoll ??= setInterval(this.pollStalled, this.options.stallPollMs ?? 50)
+  }
+
+  private unstall(connection: Connection): void {
+    connection.stalled = false
+    this.stalled.delete(connection)
+    if (this.stalled.size === 0 && this.stallPoll !== undefined) {
+      clearInterval(this.stallPoll)
+      this.stallPoll = undefined
+    }
+  }
+
+  /** A safety net for a missed drain event: re-flush stalled sinks whose buffer went below the high-water mark. */
+  private readonly pollStalled = (): void => {
+    for (const connection of this.stalled) if (connection.sink.bufferedAmount() < this.options.socketHighWaterBytes) this.drained(connection)
+  }
+}

@@ -1,0 +1,21 @@
+import type { Subscription } from './subscription'
+
+/**
+ * A topic as this instance's hub sees it: the local subscriptions to it. It
+ * exists while at least one connection here subscribes (or is subscribing);
+ * the topic itself (seq, history, whether it exists) lives in the engine.
+ */
+export class LocalTopic {
+  /** Active subscriptions: live publications go to their queues. */
+  readonly subscribers = new Set<Subscription>()
+  /** Subscriptions whose subscribe is still being answered by the engine: publications are held for them. */
+  readonly pending = new Set<Subscription>()
+  /** Messages dropped from this instance's subscribers' queues, summed (kept after the topic empties, until it is deleted). */
+  dropped = 0
+
+  constructor(readonly name: string) {}
+
+  get size(): number {
+    return this.subscribers.size + this.pending.size
+  }
+}

@@ -1,0 +1,22 @@
+/**
+ * What the hub needs from a client's transport. The hub never imports the
+ * transport: the WebSocket layer adapts a Bun socket to this (ws-route.ts),
+ * and the hub's tests use a fake (test/helpers/fake-sink.ts).
+ */
+export interface Sink {
+  /** Writes one text frame. Returns bytes accepted (> 0), -1 when accepted but backpressured, 0 when dropped. */
+  send(text: string): number
+  /** Runs `fn` with writes batched into as few syscalls as possible. */
+  cork(fn: () => void): void
+  /** Bytes accepted by `send` but not yet handed to the kernel. */
+  bufferedAmount(): number
+  /**
+   * Closes the connection; the transport later reports it through `Hub.disconnect`.
+   * `when`: 'now' (default) sends the close frame at once; 'after-delivery' sends it
+   * once the client has read everything written before it (a slow consumer that
+   * resumes reading still gets its last frames, the SLOW_CONSUMER error and the
+   * close code), and drops the connection if that takes longer than the
+   * transport's timeout (CLOSE_FLUSH_TIMEOUT_MS).
+   */
+  close(code: number, reason: string, when?: 'now' | 'after-delivery'): void
+}

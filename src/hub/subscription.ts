@@ -1,0 +1,34 @@
+import type { Publication } from '../engine/engine'
+import { Ring } from '../util/ring'
+import type { Connection, OutboundFrame } from './connection'
+import type { LocalTopic } from './local-topic'
+
+/**
+ * One connection's subscription to one topic (key: connection + topic), with
+ * its bounded drop-oldest queue of frames not yet written to the socket. The
+ * connection owns the queue's byte accounting (`Connection.offer`).
+ *
+ * A new subscription starts `pending`: the engine is still reading its
+ * position and replay (an asynchronous engine takes a round trip). Live
+ * publications that arrive meanwhile wait in `held` (bounded like the queue,
+ * drop-oldest); `Hub.activate` queues the ack and the replay, then those of
+ * them newer than the replay.
+ */
+export class Subscription {
+  readonly queue: Ring<OutboundFrame>
+  /** Messages dropped in the current overflow episode, not yet reported to the client (SLOW_CONSUMER notice). */
+  unreported = 0
+  pending = true
+  /** Publications that arrived while pending, oldest first (at most the queue's capacity). */
+  held: Ring<Publication> | undefined
+
+  constructor(
+    readonly connection: Connection,
+    readonly topic: LocalTopic,
+    /** The client's label for this subscription; a re-subscribe may change it. */
+    public clientId: string,
+    queueSize: number,
+  ) {
+    this.queue = new Ring(queueSize)
+  }
+}

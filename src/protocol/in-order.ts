@@ -1,0 +1,52 @@
+/**
+ * One connection's frames answered in the order they arrived, although an
+ * asynchronous engine answers some of them later: exactly one reply per
+ * frame, in arrival order.
+ *
+ * Each frame is `start`ed (its operation begins) and yields a `finish` (queue
+ * its reply), now or as a promise. Finishes run strictly in arrival order.
+ * Publishes and pings start at once, so many publishes of one connection are
+ * in flight together (one Redis pipeline, not one round trip each); subscribe
+ * and unsubscribe are `exclusive`: they start only once every earlier frame
+ * has finished, because they change the connection's subscriptions.
+ *
+ * When nothing is waiting and the operation answers synchronously (the memory
+ * engine), the finish runs at once: no promise, no microtask, the old hot path.
+ */
+import { type Sync, isPromise } from '../util/sync'
+
+export type Finish = () => void
+
+export class InOrder {
+  /** Settles after the latest finish queued so far has run. */
+  private tail: Promise<void> = Promise.resolve()
+  private waiting = 0
+
+  constructor(private readonly onError: (error: unknown) => void = () => {}) {}
+
+  /** Frames started or queued whose reply has not been queued yet. */
+  get inFlight(): number {
+    return this.waiting
+  }
+
+  /** `start` must not throw or reject: it turns its own failures into a finish (an error reply). */
+  run(start: () => Sync<Finish>, exclusive: boolean): void {
+    if (this.waiting === 0) {
+      const finish = start()
+      if (!isPromise(finish)) return finish()
+      return this.queue(finish)
+    }
+    this.queue(exclusive ? this.tail.then(start) : start())
+  }
+
+  private queue(finish: Sync<Finish>): void {
+    this.waiting++
+    this.tail = this.tail
+      .then(() => finish)
+      .then((f) => f())
+      .catch(this.onError)
+      .finally(() => {
+        this.waiting--
+      })
+  }
+}
