@@ -38,6 +38,10 @@ export const options = {
     env: 'REDIS_COMMAND_TIMEOUT_MS',
     schema: Type.Integer({ minimum: 50, maximum: 60_000, default: 1000, description: 'ENGINE=redis: a Redis command unanswered this long fails; the client gets UNAVAILABLE (REST 503) instead of waiting.' }),
   },
+  maxFramesInFlight: {
+    env: 'MAX_FRAMES_IN_FLIGHT',
+    schema: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000, description: 'Frames of one connection that may wait for the engine at once (only ENGINE=redis makes them wait); past it a frame gets RATE_LIMITED unexecuted, at twice it the connection is closed with 4429.' }),
+  },
   apiKey: {
     env: 'API_KEY',
     schema: Type.String({ default: '', description: 'When set, REST (except /health) needs header X-API-Key and /ws needs X-API-Key or ?api_key=. Empty = no auth.' }),

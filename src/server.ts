@@ -1,8 +1,10 @@
 /**
- * Starts herald: metrics, broker, app, listener, heartbeat, and the shutdown sequence.
+ * Starts herald: metrics, engine, hub, app, listener, heartbeat, and the shutdown sequence.
  */
 import type { Server } from 'bun'
-import { MemoryBroker } from './broker/memory-broker'
+import { createEngine } from './engine/create'
+import { Hub } from './hub/hub'
+import { PubSub } from './pubsub'
 import type { Config } from './config'
 import { CloseCode, CloseReason } from './errors'
 import { createApp } from './http/app'
@@ -18,7 +20,8 @@ import type { Registry } from 'prom-client'
 export interface Herald {
   readonly port: number
   readonly url: string
-  readonly broker: MemoryBroker
+  /** The hub joined to the engine: what REST and /ws use. */
+  readonly pubsub: PubSub
   /** This instance's Prometheus registry (what GET /metrics serves). */
   readonly metrics: Registry
   /** The graceful shutdown sequence; resolves when every socket is closed and the listener stopped. Idempotent. */
@@ -27,13 +30,14 @@ export interface Herald {
 
 export function startHerald(config: Config, log: Logger = createLogger('silent')): Herald {
   const observer = new MetricsObserver(log)
-  const broker = new MemoryBroker(config, observer)
-  const registry = createRegistry(observer, broker, { topicLabels: config.metricsTopicLabels, slowConsumerPolicy: config.slowConsumerPolicy })
+  const hub = new Hub(config, observer)
+  const pubsub = new PubSub(hub, createEngine(config, log), observer)
+  const registry = createRegistry(observer, pubsub, { topicLabels: config.metricsTopicLabels, slowConsumerPolicy: config.slowConsumerPolicy })
   const access: AccessState = { accepting: true, connections: 0 }
   // A peer silent for more than two intervals (at least 8 s, Bun's idle floor) is dropped at the next beat.
   // Not capped like Bun's idle timeout (960 s): with pings only every interval, a live peer is silent for up to one.
   const liveness = new PeerLiveness(PeerLiveness.beatsFor(Math.max(2 * config.heartbeatIntervalMs, 8000), config.heartbeatIntervalMs))
-  const app = createApp({ config, broker, log, access, metrics: { registry, observer }, liveness }).listen({ port: config.port, hostname: config.host })
+  const app = createApp({ config, pubsub, log, access, metrics: { registry, observer }, liveness }).listen({ port: config.port, hostname: config.host })
   const server = app.server as Server<unknown>
   const heartbeat = setInterval(() => {
     server.publish(BROADCAST_TOPIC, infoFrame('ping'))
@@ -46,29 +50,31 @@ export function startHerald(config: Config, log: Logger = createLogger('silent')
    * 2. tell every connection {"type":"info","msg":"server_shutdown"};
    * 3. let queued messages flush until everything is written or SHUTDOWN_GRACE_MS passes;
    * 4. close every socket with 1001;
-   * 5. stop the server (Bun's stop() waits for open sockets, hence step 4 first).
+   * 5. stop the server (Bun's stop() waits for open sockets, hence step 4 first);
+   * 6. release the engine (Redis connections; this instance's counts leave the cluster's).
    */
   async function shutdown(): Promise<void> {
     access.accepting = false
     clearInterval(heartbeat)
-    broker.beginShutdown()
+    pubsub.beginShutdown()
     const stopped = server.stop()
-    broker.notifyAll(infoFrame('server_shutdown'))
+    pubsub.notifyAll(infoFrame('server_shutdown'))
     const deadline = performance.now() + config.shutdownGraceMs
-    while (!broker.idle() && performance.now() < deadline) await Bun.sleep(10)
-    const flushed = broker.idle()
-    const connections = broker.health().connections
-    broker.closeAll(CloseCode.GOING_AWAY, CloseReason.GOING_AWAY)
+    while (!pubsub.idle() && performance.now() < deadline) await Bun.sleep(10)
+    const flushed = pubsub.idle()
+    const connections = hub.connectionCount()
+    pubsub.closeAll(CloseCode.GOING_AWAY, CloseReason.GOING_AWAY)
     await Promise.race([stopped, Bun.sleep(1000)])
     server.stop(true)
+    await pubsub.close()
     log.info('shutdown_complete', { flushed, connections })
   }
 
-  log.info('listening', { url: server.url.href, port: server.port })
+  log.info('listening', { url: server.url.href, port: server.port, engine: pubsub.engine.kind, instance: pubsub.engine.instanceId })
   return {
     port: server.port!,
     url: server.url.href.replace(/\/$/, ''),
-    broker,
+    pubsub,
     metrics: registry,
     shutdown: () => (stopping ??= shutdown()),
   }

@@ -4,9 +4,9 @@
  */
 import { Elysia } from 'elysia'
 import type { Registry } from 'prom-client'
-import type { Broker } from '../broker/broker'
 import { type Config, idleTimeoutSeconds } from '../config'
 import type { Logger } from '../log'
+import type { PubSub } from '../pubsub'
 import { type AccessState, accessControl } from './access-control'
 import { PUBLIC_PATHS } from './auth'
 import { DOCS_PATHS, docsRoutes } from './docs-routes'
@@ -19,7 +19,7 @@ import { type WsObserver, wsRoute } from './ws-route'
 
 export interface AppDeps {
   config: Config
-  broker: Broker
+  pubsub: PubSub
   log: Logger
   access: AccessState
   /** The instance's metrics: /metrics serves `registry`, the /ws route reports to `observer`. Absent: no /metrics. */
@@ -36,13 +36,13 @@ export function publicPaths(config: Config): Set<string> {
   return paths
 }
 
-export function createApp({ config, broker, log, access, metrics, liveness }: AppDeps) {
+export function createApp({ config, pubsub, log, access, metrics, liveness }: AppDeps) {
   return new Elysia({
     websocket: {
       maxPayloadLength: config.maxPayloadBytes,
       idleTimeout: idleTimeoutSeconds(config),
       sendPings: true,
-      // The broker never lets a socket's buffer pass socketHighWaterBytes by more than one frame,
+      // The hub never lets a socket's buffer pass socketHighWaterBytes by more than one frame,
       // so Bun's own limit (past which it silently drops) is set well above that.
       backpressureLimit: config.socketHighWaterBytes + 2 * config.maxPayloadBytes + 64 * 1024,
       closeOnBackpressureLimit: false,
@@ -52,9 +52,9 @@ export function createApp({ config, broker, log, access, metrics, liveness }: Ap
   })
     .use(restErrors(log))
     .use(accessControl(config, access, publicPaths(config)))
-    .use(statusRoutes(broker))
-    .use(topicRoutes(broker, log))
+    .use(statusRoutes(pubsub))
+    .use(topicRoutes(pubsub, log))
     .use(metrics ? metricsRoute(metrics.registry, config.metricsPublic) : new Elysia({ name: 'no-metrics' }))
-    .use(wsRoute(broker, log, config, access, metrics?.observer, liveness))
+    .use(wsRoute({ pubsub, log, config, access, observer: metrics?.observer, liveness }))
     .use(docsRoutes(config.docsPublic))
 }

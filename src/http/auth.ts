@@ -13,4 +13,4 @@ export function keyMatcher(expected: string): (given: string | null | undefined)
 }
 
 /** Routes reachable without a key: liveness probes must work for orchestrators that hold no secret. */
-export const PUBLIC_PATHS = new Set(['/health'])
+export const PUBLIC_PATHS = new Set(['/health', '/ready'])

@@ -1,7 +1,7 @@
-/** REST: create, delete and list topics. Business logic lives in the broker; these only translate. */
+/** REST: create, delete and list topics. Business logic lives in the engine (through PubSub); these only translate. */
 import { Type } from '@sinclair/typebox'
 import { Elysia, t } from 'elysia'
-import type { Broker } from '../broker/broker'
+import type { PubSub } from '../pubsub'
 import type { Logger } from '../log'
 import { TopicName } from '../protocol/frames'
 import { ErrorBody } from './rest-errors'
@@ -11,12 +11,12 @@ const TopicChange = (status: 'created' | 'deleted') => t.Object({ status: t.Lite
 // Plain TypeBox integers in responses: Elysia's t.Integer also accepts numeric strings, which is right for input, not for documenting output.
 export const TopicList = t.Object({ topics: t.Array(t.Object({ name: t.String(), subscribers: Type.Integer({ minimum: 0 }) })) })
 
-export function topicRoutes(broker: Broker, log?: Logger) {
+export function topicRoutes(pubsub: PubSub, log?: Logger) {
   return new Elysia({ name: 'topic-routes' })
     .post(
       '/topics',
-      ({ body, status }) => {
-        broker.createTopic(body.name)
+      async ({ body, status }) => {
+        await pubsub.createTopic(body.name)
         log?.info('topic_created', { topic: body.name })
         return status(201, { status: 'created' as const, topic: body.name })
       },
@@ -28,19 +28,19 @@ export function topicRoutes(broker: Broker, log?: Logger) {
     )
     .delete(
       '/topics/:name',
-      ({ params }) => {
-        broker.deleteTopic(params.name)
+      async ({ params }) => {
+        await pubsub.deleteTopic(params.name)
         log?.info('topic_deleted', { topic: params.name })
         return { status: 'deleted' as const, topic: params.name }
       },
       {
         params: t.Object({ name: TopicName }),
-        response: { 200: TopicChange('deleted'), 400: ErrorBody, 401: ErrorBody, 404: ErrorBody },
+        response: { 200: TopicChange('deleted'), 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 503: ErrorBody },
         detail: { summary: 'Delete a topic; its subscribers get info topic_deleted', tags: ['topics'] },
       },
     )
-    .get('/topics', () => ({ topics: broker.listTopics() }), {
-      response: { 200: TopicList, 401: ErrorBody },
+    .get('/topics', async () => ({ topics: await pubsub.listTopics() }), {
+      response: { 200: TopicList, 401: ErrorBody, 503: ErrorBody },
       detail: { summary: 'List topics with their subscriber counts', tags: ['topics'] },
     })
 }

@@ -1,6 +1,6 @@
 /**
  * The /ws route: the only place that knows Bun's socket. It adapts each
- * ServerWebSocket to the broker's Sink and hands every message to the
+ * ServerWebSocket to the hub's Sink and hands every message to the
  * transport-free dispatcher.
  *
  * The route upgrades the request itself instead of using Elysia's `.ws()`
@@ -8,19 +8,21 @@
  * request context plus a dozen closures in every socket's `data` (about 9 KiB
  * per idle connection), wraps the socket in a new object for every event, and
  * parses every message through an async path. Here `data` is one small
- * `WsConnection` (the session and its sink); Elysia's server-wide websocket
+ * `SocketData` (the hub connection, its sink and its dispatch context); Elysia's server-wide websocket
  * handler, which Bun calls for every socket, just forwards each event to
  * `ws.data.open/message/drain/close` with the raw Bun socket.
  * Auth and the shutdown refusal still run before routing (access-control).
  */
 import type { ServerWebSocket } from 'bun'
 import { Elysia } from 'elysia'
-import type { Broker, Session, Sink } from '../broker/broker'
+import type { Connection } from '../hub/connection'
+import type { Sink } from '../hub/sink'
+import type { PubSub } from '../pubsub'
 import { CloseCode, CloseReason, ErrorCode } from '../errors'
 import type { Config } from '../config'
 import type { Logger } from '../log'
 import { errorFields } from '../log'
-import { type DispatchObserver, dispatchFrame, type InternalErrorLogger } from '../protocol/dispatch'
+import { type ClientContext, type DispatchObserver, clientContext, dispatchFrame, type InternalErrorLogger } from '../protocol/dispatch'
 import { RateLimiter, type RateLimitOptions } from '../protocol/rate-limit'
 import type { AccessState } from './access-control'
 import { type LivePeer, PeerLiveness } from './peer-liveness'
@@ -29,7 +31,7 @@ import { errorResponse } from './rest-errors'
 /** Native Bun topic every socket joins, for server-wide broadcasts (heartbeat info frames). */
 export const BROADCAST_TOPIC = 'herald:broadcast'
 
-type Socket = ServerWebSocket<WsConnection>
+type Socket = ServerWebSocket<SocketData>
 
 class BunSocketSink implements Sink {
   constructor(private readonly ws: Socket) {}
@@ -59,7 +61,7 @@ const noopWsObserver: WsObserver = { frameReceived() {}, errorSent() {}, opened(
 
 /** What every connection of one route shares. */
 interface RouteContext {
-  broker: Broker
+  pubsub: PubSub
   log: Logger
   logInternal: InternalErrorLogger
   access: AccessState
@@ -67,11 +69,12 @@ interface RouteContext {
   liveness: PeerLiveness
   /** Undefined when RATE_LIMIT_PER_SEC is 0 (off). */
   rateLimit: RateLimitOptions | undefined
+  maxFramesInFlight: number
 }
 
-/** A socket's `data`: its session, and the handlers Elysia's websocket dispatcher calls as `ws.data.open(ws)` etc. */
-class WsConnection implements LivePeer {
-  private session: Session | undefined
+/** A socket's `data`: its hub connection, and the handlers Elysia's websocket dispatcher calls as `ws.data.open(ws)` etc. */
+class SocketData implements LivePeer {
+  private client: ClientContext | undefined
   private readonly limiter: RateLimiter | undefined
   heardAt = 0
   socket!: Socket
@@ -81,31 +84,33 @@ class WsConnection implements LivePeer {
   }
 
   open(ws: Socket): void {
-    const { broker, access, liveness, observer, log } = this.route
-    this.session = broker.connect(new BunSocketSink(ws))
+    const { pubsub, access, liveness, observer, log, logInternal, maxFramesInFlight } = this.route
+    const connection = pubsub.connect(new BunSocketSink(ws))
+    this.client = clientContext({ pubsub, connection, logInternal, limiter: this.limiter, observer, maxInFlight: maxFramesInFlight })
     this.socket = ws
     access.connections++
     ws.subscribe(BROADCAST_TOPIC)
     liveness.add(this)
     observer.opened()
-    log.info('connect', { session: this.session.id, remote: ws.remoteAddress })
+    log.info('connect', { session: connection.id, remote: ws.remoteAddress })
   }
 
   /** `message` is what Bun received, unparsed: dispatch parses it exactly once. */
   message(ws: Socket, message: string | Buffer): void {
-    const { broker, liveness, observer, log, logInternal } = this.route
+    const { liveness, observer, log } = this.route
     liveness.heard(this)
     observer.messageBytes(typeof message === 'string' ? Buffer.byteLength(message) : message.byteLength)
-    if (!this.session) return
-    if (dispatchFrame(broker, this.session, message, logInternal, this.limiter, observer) === 'abusive') {
-      log.warn('rate_limit_close', { session: this.session.id })
+    const client = this.client
+    if (!client) return
+    if (dispatchFrame(client, message) === 'abusive') {
+      log.warn('rate_limit_close', { session: client.connection.id })
       // After the pending flush (queued earlier on the same turn), so the last RATE_LIMITED reply goes out first.
       setImmediate(() => ws.close(CloseCode.RATE_LIMIT_ABUSE, CloseReason.RATE_LIMIT_ABUSE))
     }
   }
 
   drain(): void {
-    if (this.session) this.route.broker.drained(this.session)
+    if (this.client) this.route.pubsub.drained(this.client.connection)
   }
 
   ping(): void {
@@ -117,39 +122,42 @@ class WsConnection implements LivePeer {
   }
 
   close(_ws: Socket, code: number, reason: string): void {
-    const { broker, access, liveness, observer, log } = this.route
+    const { pubsub, access, liveness, observer, log } = this.route
     liveness.remove(this)
-    const session = this.session
-    if (!session) return
-    this.session = undefined
+    const client = this.client
+    if (!client) return
+    this.client = undefined
     access.connections--
-    broker.disconnect(session)
+    pubsub.disconnect(client.connection)
     observer.closed(code)
-    log.info('disconnect', { session: session.id, code, reason })
+    log.info('disconnect', { session: client.connection.id, code, reason })
   }
 }
 
-export function wsRoute(
-  broker: Broker,
-  log: Logger,
-  config: Config,
-  access: AccessState,
-  observer: WsObserver = noopWsObserver,
-  liveness: PeerLiveness = new PeerLiveness(),
-) {
+export interface WsRouteDeps {
+  pubsub: PubSub
+  log: Logger
+  config: Config
+  access: AccessState
+  observer?: WsObserver
+  liveness?: PeerLiveness
+}
+
+export function wsRoute({ pubsub, log, config, access, observer = noopWsObserver, liveness = new PeerLiveness() }: WsRouteDeps) {
   const route: RouteContext = {
-    broker,
+    pubsub,
     log,
-    logInternal: (error, context) => log.error('ws_internal_error', { ...context, ...errorFields(error) }),
+    logInternal: (error, context) => log.error('ws_internal_error', { session: context.connection, type: context.type, ...errorFields(error) }),
     access,
     observer,
     liveness,
     rateLimit: config.rateLimitPerSec > 0 ? { perSec: config.rateLimitPerSec, burst: config.rateLimitBurst, closeAfterMs: config.rateLimitCloseAfterMs } : undefined,
+    maxFramesInFlight: config.maxFramesInFlight,
   }
   return new Elysia({ name: 'ws-route' }).get(
     '/ws',
     ({ request, server }) => {
-      if (server?.upgrade(request, { data: new WsConnection(route) })) return
+      if (server?.upgrade(request, { data: new SocketData(route) })) return
       return errorResponse(ErrorCode.BAD_REQUEST, 'expected a WebSocket upgrade')
     },
     { detail: { summary: 'Publish/subscribe WebSocket (see docs/protocol.md)', tags: ['websocket'] } },

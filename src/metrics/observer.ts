@@ -1,16 +1,17 @@
 /**
- * The hot-path half of the metrics: plain number fields that the broker, the
+ * The hot-path half of the metrics: plain number fields that the hub, the
  * dispatcher and the WebSocket route add to. Nothing here hashes labels or
  * allocates per message (the flush-delay histogram is observed once per flush); the prom-client metrics in `registry.ts` read these
  * fields when Prometheus scrapes. Maps are keyed by small closed sets (frame
  * types, error codes, close codes), never by topic: per-topic series come
- * from `broker.stats()` at scrape time.
+ * from the engine's stats at scrape time.
  *
  * It also writes the slow-consumer log lines, since it is the one observer
- * the broker reports episodes to.
+ * the hub reports episodes to.
  */
 import { Histogram } from 'prom-client'
-import type { BrokerObserver, SlowConsumerEpisode } from '../broker/observer'
+import type { HubObserver, SlowConsumerEpisode } from '../hub/observer'
+import type { PubSubObserver } from '../pubsub'
 import { CloseCode, type ErrorCode, errorCodeInfo } from '../errors'
 import type { Logger } from '../log'
 import type { WsObserver } from '../http/ws-route'
@@ -21,7 +22,7 @@ const KNOWN_CLOSE_CODES = new Set([1000, 1001, 1002, 1003, 1005, 1006, 1007, 100
 /** Bucket bounds of the flush-delay histogram, in seconds: 50 µs to 1 s (a flush normally runs on the next event-loop turn). */
 export const FLUSH_DELAY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]
 
-export class MetricsObserver implements BrokerObserver, WsObserver {
+export class MetricsObserver implements HubObserver, PubSubObserver, WsObserver {
   publishedCount = 0
   publishedBytes = 0
   deliveredCount = 0

@@ -11,7 +11,7 @@
  * counter reset).
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
-import type { Broker } from '../broker/broker'
+import type { PubSub } from '../pubsub'
 import type { MetricsObserver } from './observer'
 
 export interface MetricsOptions {
@@ -19,59 +19,84 @@ export interface MetricsOptions {
   slowConsumerPolicy: string
 }
 
-type Source = Pick<Broker, 'health' | 'stats' | 'backlog'>
+type Source = Pick<PubSub, 'health' | 'stats' | 'backlog' | 'localCounts'>
+type Setter = (value: number, labels?: Record<string, string>) => void
 
-export function createRegistry(observer: MetricsObserver, broker: Source, options: MetricsOptions): Registry {
+/**
+ * `source` with its health and stats answers shared by the metrics of one
+ * scrape: prom-client collects every metric in the same event-loop turn, and
+ * a Redis engine answers each question with a round trip.
+ */
+function cached(source: Source): { health: () => Promise<Awaited<ReturnType<Source['health']>>>; stats: () => Promise<Awaited<ReturnType<Source['stats']>>> } {
+  const memo = <T>(read: () => T | Promise<T>) => {
+    let value: Promise<T> | undefined
+    return () => {
+      if (value === undefined) {
+        value = Promise.resolve().then(read)
+        setImmediate(() => (value = undefined))
+      }
+      return value
+    }
+  }
+  return { health: memo(() => source.health()), stats: memo(() => source.stats()) }
+}
+
+export function createRegistry(observer: MetricsObserver, pubsub: Source, options: MetricsOptions): Registry {
+  const engine = cached(pubsub)
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
   const registers = [registry]
   const topicLabel = options.topicLabels ? ['topic'] : []
 
   /** A counter whose value is copied from `read()` at scrape time. */
-  function counter(name: string, help: string, labelNames: string[], read: (set: (value: number, labels?: Record<string, string>) => void) => void) {
+  // An engine that cannot answer (Redis unreachable) leaves its series out of this scrape instead of failing it.
+  function counter(name: string, help: string, labelNames: string[], read: (set: Setter) => void | Promise<void>) {
     new Counter({
       name,
       help,
       labelNames,
       registers,
-      collect(this: Counter) {
+      async collect(this: Counter) {
         this.reset()
-        read((value, labels) => (labels ? this.inc(labels, value) : this.inc(value)))
+        await Promise.resolve(read((value, labels) => (labels ? this.inc(labels, value) : this.inc(value)))).catch(() => {})
       },
     })
   }
-  function gauge(name: string, help: string, labelNames: string[], read: (set: (value: number, labels?: Record<string, string>) => void) => void) {
+  function gauge(name: string, help: string, labelNames: string[], read: (set: Setter) => void | Promise<void>) {
     new Gauge({
       name,
       help,
       labelNames,
       registers,
-      collect(this: Gauge) {
+      async collect(this: Gauge) {
         this.reset()
-        read((value, labels) => (labels ? this.set(labels, value) : this.set(value)))
+        await Promise.resolve(read((value, labels) => (labels ? this.set(labels, value) : this.set(value)))).catch(() => {})
       },
     })
   }
-  const perTopic = (field: 'messages' | 'dropped' | 'bytes' | 'subscribers' | 'history', set: (value: number, labels?: Record<string, string>) => void, extra: Record<string, string> = {}) => {
-    for (const [topic, s] of Object.entries(broker.stats())) set(s[field], { ...extra, topic })
+  const perTopic = async (field: 'messages' | 'dropped' | 'bytes' | 'history', set: Setter, extra: Record<string, string> = {}) => {
+    for (const [topic, s] of Object.entries(await engine.stats())) set(s[field], { ...extra, topic })
   }
 
   // Gauges: the state now.
-  gauge('herald_connections', 'Open WebSocket connections.', [], (set) => set(broker.health().connections))
-  gauge('herald_topics', 'Topics that exist.', [], (set) => set(broker.health().topics))
-  gauge('herald_subscriptions', 'Subscriptions (connection + topic pairs).', topicLabel, (set) =>
-    options.topicLabels ? perTopic('subscribers', set) : set(broker.health().subscribers),
-  )
-  gauge('herald_history_messages', 'Messages held in topic histories for replay.', topicLabel, (set) => {
+  gauge('herald_connections', 'Open WebSocket connections.', [], (set) => set(pubsub.localCounts().connections))
+  gauge('herald_topics', 'Topics that exist.', [], async (set) => set((await engine.health()).topics))
+  // This instance's own (summing the series of every instance gives the cluster's).
+  gauge('herald_subscriptions', 'Subscriptions (connection + topic pairs) on this instance.', topicLabel, async (set) => {
+    const counts = pubsub.localCounts().subscribers
+    if (options.topicLabels) for (const topic of Object.keys(await engine.stats())) set(counts.get(topic) ?? 0, { topic })
+    else set([...counts.values()].reduce((a, n) => a + n, 0))
+  })
+  gauge('herald_history_messages', 'Messages held in topic histories for replay.', topicLabel, async (set) => {
     if (options.topicLabels) return perTopic('history', set)
     let total = 0
-    for (const s of Object.values(broker.stats())) total += s.history
+    for (const s of Object.values(await engine.stats())) total += s.history
     set(total)
   })
-  gauge('herald_queued_frames', 'Frames waiting inside the server for slow sockets (subscription queues and reply queues).', [], (set) => set(broker.backlog().queued))
-  gauge('herald_stalled_connections', 'Connections whose socket is backed up (waiting for the client to read).', [], (set) => set(broker.backlog().stalled))
+  gauge('herald_queued_frames', 'Frames waiting inside the server for slow sockets (subscription queues and reply queues).', [], (set) => set(pubsub.backlog().queued))
+  gauge('herald_stalled_connections', 'Connections whose socket is backed up (waiting for the client to read).', [], (set) => set(pubsub.backlog().stalled))
   gauge('herald_oldest_queued_seconds', 'Age of the oldest event still waiting in a subscription queue (0 when none waits).', [], (set) =>
-    set(broker.backlog().oldestQueuedSeconds),
+    set(pubsub.backlog().oldestQueuedSeconds),
   )
 
   // Counters: totals since start.

@@ -1,9 +1,9 @@
 /**
- * A Sink with no socket behind it, for broker unit tests (centrifuge's
+ * A Sink with no socket behind it, for hub unit tests (centrifuge's
  * `testTransport`): it records every frame written and every close, and
  * `stall()` makes it report a large buffered amount, as a backed-up socket does.
  */
-import type { Sink } from '../../src/broker/broker'
+import type { Sink } from '../../src/hub/sink'
 
 export class FakeSink implements Sink {
   /** Every frame written, parsed, in write order. */
@@ -41,5 +41,5 @@ export class FakeSink implements Sink {
   }
 }
 
-/** Flushes run on setImmediate: one turn lets the broker's pending flush run. */
+/** Flushes run on setImmediate: one turn lets the hub's pending flush run. */
 export const turn = () => new Promise<void>((resolve) => setImmediate(resolve))

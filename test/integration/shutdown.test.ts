@@ -52,7 +52,7 @@ describe('decision 16: graceful shutdown of a spawned server process', () => {
       const total = 400 // 400 × 16 KiB: more than the kernel and Bun buffer, less than the queue
       const pad = 'x'.repeat(16 * 1024)
       for (let i = 1; i <= total; i++) expect((await publisher.request({ type: 'publish', topic: 't', message: { id: uuid(), payload: { i, pad } } })).type).toBe('ack')
-      expect(server.broker.idle()).toBe(false) // something is really waiting for the slow reader
+      expect(server.pubsub.idle()).toBe(false) // something is really waiting for the slow reader
 
       const done = server.shutdown()
       expect((await publisher.next()).msg).toBe('server_shutdown')

@@ -1,10 +1,9 @@
 import { describe, expect, test } from 'bun:test'
-import { MemoryBroker } from '../../src/broker/memory-broker'
-import type { Broker } from '../../src/broker/broker'
+import { MemoryEngine } from '../../src/engine/memory-engine'
 import { HeraldError } from '../../src/errors'
 import { decodeFrame, toJsonValue } from '../../src/protocol/decode-frame'
-import { dispatchFrame } from '../../src/protocol/dispatch'
 import { FakeSink, turn } from '../helpers/fake-sink'
+import { dispatch, memoryPubSub } from '../helpers/pubsub'
 
 const UUID = '550e8400-e29b-41d4-a716-446655440000'
 
@@ -58,14 +57,13 @@ describe('decodeFrame: what is wrong, in one sentence', () => {
 })
 
 describe('dispatchFrame', () => {
-  async function run(received: unknown, broker?: Broker) {
-    const memory = new MemoryBroker({ queueSize: 10, historySize: 10, slowConsumerPolicy: 'drop_oldest', socketHighWaterBytes: 1 << 20 })
-    memory.createTopic('t')
+  async function run(received: unknown, engine = new MemoryEngine({ historySize: 10 })) {
+    const pubsub = memoryPubSub({ engine })
+    pubsub.createTopic('t')
     const sink = new FakeSink()
-    const session = memory.connect(sink)
+    const connection = pubsub.connect(sink)
     const logged: unknown[] = []
-    const target = broker ? Object.assign(Object.create(memory), broker) : memory
-    dispatchFrame(target, session, received, (error) => logged.push(error))
+    dispatch(pubsub, connection, received, (error) => logged.push(error))
     await turn()
     return { frames: sink.take(), logged }
   }
@@ -88,7 +86,11 @@ describe('dispatchFrame', () => {
   })
 
   test('an unexpected failure becomes INTERNAL "internal error", logged, with no stack on the wire', async () => {
-    const failing = { publish: () => { throw new Error('boom: secret detail') } } as unknown as Broker
+    // An engine whose publish fails in an unexpected way (not a HeraldError).
+    const failing = new MemoryEngine({ historySize: 10 })
+    failing.publish = () => {
+      throw new Error('boom: secret detail')
+    }
     const { frames, logged } = await run({ type: 'publish', topic: 't', message: { id: UUID, payload: 1 }, request_id: 'i1' }, failing)
     expect(frames).toMatchObject([{ type: 'error', request_id: 'i1', error: { code: 'INTERNAL', message: 'internal error' } }])
     expect(JSON.stringify(frames)).not.toContain('boom')

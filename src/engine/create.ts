@@ -1,0 +1,30 @@
+/** Builds the engine that ENGINE names, from the config. */
+import { hostname } from 'node:os'
+import type { Config } from '../config'
+import type { Logger } from '../log'
+import type { Engine } from './engine'
+import { MemoryEngine } from './memory-engine'
+
+/** INSTANCE_ID, or the hostname plus a random suffix (two instances on one host must differ). */
+export function instanceIdOf(config: Pick<Config, 'instanceId'>): string {
+  if (config.instanceId) return config.instanceId
+  const host = hostname().replace(/[^A-Za-z0-9._-]/g, '').slice(0, 60) || 'herald'
+  return `${host}-${crypto.getRandomValues(new Uint8Array(3)).reduce((s, b) => s + b.toString(16).padStart(2, '0'), '')}`
+}
+
+export function createEngine(config: Config, log: Logger): Engine {
+  const instanceId = instanceIdOf(config)
+  if (config.engine === 'memory')
+    return new MemoryEngine({ historySize: config.historySize, maxTopics: config.maxTopics, instanceId })
+  // Loaded only when used: the memory engine (the default) needs no Redis client.
+  const { RedisEngine } = require('./redis-engine') as typeof import('./redis-engine')
+  return new RedisEngine({
+    url: config.redisUrl,
+    prefix: config.redisPrefix,
+    instanceId,
+    historySize: config.historySize,
+    maxTopics: config.maxTopics,
+    commandTimeoutMs: config.redisCommandTimeoutMs,
+    log,
+  })
+}
