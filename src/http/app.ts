@@ -10,6 +10,7 @@ import type { PubSub } from '../pubsub'
 import { type AccessState, accessControl } from './access-control'
 import { PUBLIC_PATHS } from './auth'
 import { DOCS_PATHS, docsRoutes } from './docs-routes'
+import { messageRoutes } from './message-routes'
 import { metricsRoute } from './metrics-route'
 import { restErrors } from './rest-errors'
 import { statusRoutes } from './status-routes'
@@ -54,6 +55,7 @@ export function createApp({ config, pubsub, log, access, metrics, liveness }: Ap
     .use(accessControl(config, access, publicPaths(config)))
     .use(statusRoutes(pubsub))
     .use(topicRoutes(pubsub, log))
+    .use(messageRoutes(pubsub, log))
     .use(metrics ? metricsRoute(metrics.registry, config.metricsPublic) : new Elysia({ name: 'no-metrics' }))
     .use(wsRoute({ pubsub, log, config, access, observer: metrics?.observer, liveness }))
     .use(docsRoutes(config.docsPublic))

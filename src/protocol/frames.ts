@@ -14,7 +14,7 @@ export const TopicName = Type.String({
   error: 'topic must be 1–200 characters of A-Z a-z 0-9 . _ : -',
 })
 
-const UUID_PATTERN = '^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$'
+export const UUID_PATTERN = '^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$'
 const RequestId = Type.Optional(Type.String({ description: 'Any string; echoed in the reply.', error: 'request_id must be a string' }))
 const ClientId = Type.String({ minLength: 1, description: 'Labels the subscription; required.', error: 'client_id must be a non-empty string' })
 
