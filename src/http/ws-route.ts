@@ -33,8 +33,28 @@ export const BROADCAST_TOPIC = 'herald:broadcast'
 
 type Socket = ServerWebSocket<SocketData>
 
+/**
+ * Adapts a Bun socket to the hub's Sink.
+ *
+ * A close 'after-delivery' (slow consumer, rate-limit abuse) must not cut off
+ * what is already on its way: the socket's own buffer and the kernel's can
+ * hold megabytes that the client has not read yet, and a close frame sent now
+ * would start Bun's close handshake timer while the client is still paused, so
+ * it would be dropped without ever seeing why. Instead the sink sends a
+ * WebSocket ping behind those bytes and closes when the client's pong comes
+ * back: the client has then read everything before it, and gets the close
+ * frame at once. A client that does not answer within `closeFlushTimeoutMs`
+ * is terminated (1006 on its side). One timer per such close: they are rare.
+ */
 class BunSocketSink implements Sink {
-  constructor(private readonly ws: Socket) {}
+  /** A close decided by the server and waiting for delivery (or timed out), kept to report its code. */
+  private decided: { code: number; reason: string } | undefined
+  private timer: ReturnType<typeof setTimeout> | undefined
+
+  constructor(
+    private readonly ws: Socket,
+    private readonly closeFlushTimeoutMs: number,
+  ) {}
   send(text: string): number {
     return this.ws.sendText(text)
   }
@@ -44,8 +64,38 @@ class BunSocketSink implements Sink {
   bufferedAmount(): number {
     return this.ws.getBufferedAmount()
   }
-  close(code: number, reason: string): void {
-    this.ws.close(code, reason)
+  close(code: number, reason: string, when: 'now' | 'after-delivery' = 'now'): void {
+    if (when === 'now') {
+      clearTimeout(this.timer)
+      this.ws.close(code, reason)
+      return
+    }
+    if (this.decided) return
+    this.decided = { code, reason }
+    this.timer = setTimeout(() => this.ws.terminate(), this.closeFlushTimeoutMs)
+    this.timer.unref?.()
+    this.ws.ping()
+  }
+  /** True once the server decided to close this socket: nothing more the client sends is executed. */
+  get closing(): boolean {
+    return this.decided !== undefined
+  }
+  /** The client answered a ping: if a close was waiting for delivery, everything before it has been read. */
+  ponged(): void {
+    if (!this.decided || this.timer === undefined) return
+    clearTimeout(this.timer)
+    this.timer = undefined
+    this.ws.close(this.decided.code, this.decided.reason)
+  }
+  /**
+   * The socket is gone: forgets a waiting close and returns the close the server
+   * had decided, if any — what the logs and metrics report, even when the client
+   * vanished before it could be delivered.
+   */
+  settle(): { code: number; reason: string } | undefined {
+    clearTimeout(this.timer)
+    this.timer = undefined
+    return this.decided
   }
 }
 
@@ -70,11 +120,14 @@ interface RouteContext {
   /** Undefined when RATE_LIMIT_PER_SEC is 0 (off). */
   rateLimit: RateLimitOptions | undefined
   maxFramesInFlight: number
+  /** How long a close 'after-delivery' waits for the client to read what precedes it (CLOSE_FLUSH_TIMEOUT_MS). */
+  closeFlushTimeoutMs: number
 }
 
 /** A socket's `data`: its hub connection, and the handlers Elysia's websocket dispatcher calls as `ws.data.open(ws)` etc. */
 class SocketData implements LivePeer {
   private client: ClientContext | undefined
+  private sink: BunSocketSink | undefined
   private readonly limiter: RateLimiter | undefined
   heardAt = 0
   socket!: Socket
@@ -85,7 +138,8 @@ class SocketData implements LivePeer {
 
   open(ws: Socket): void {
     const { pubsub, access, liveness, observer, log, logInternal, maxFramesInFlight } = this.route
-    const connection = pubsub.connect(new BunSocketSink(ws))
+    this.sink = new BunSocketSink(ws, this.route.closeFlushTimeoutMs)
+    const connection = pubsub.connect(this.sink)
     this.client = clientContext({ pubsub, connection, logInternal, limiter: this.limiter, observer, maxInFlight: maxFramesInFlight })
     this.socket = ws
     access.connections++
@@ -101,11 +155,12 @@ class SocketData implements LivePeer {
     liveness.heard(this)
     observer.messageBytes(typeof message === 'string' ? Buffer.byteLength(message) : message.byteLength)
     const client = this.client
-    if (!client) return
+    if (!client || this.sink?.closing) return
     if (dispatchFrame(client, message) === 'abusive') {
       log.warn('rate_limit_close', { session: client.connection.id })
       // After the pending flush (queued earlier on the same turn), so the last RATE_LIMITED reply goes out first.
-      setImmediate(() => ws.close(CloseCode.RATE_LIMIT_ABUSE, CloseReason.RATE_LIMIT_ABUSE))
+      const sink = this.sink
+      setImmediate(() => sink?.close(CloseCode.RATE_LIMIT_ABUSE, CloseReason.RATE_LIMIT_ABUSE, 'after-delivery'))
     }
   }
 
@@ -119,11 +174,16 @@ class SocketData implements LivePeer {
 
   pong(): void {
     this.route.liveness.heard(this)
+    this.sink?.ponged()
   }
 
-  close(_ws: Socket, code: number, reason: string): void {
+  close(_ws: Socket, closedWith: number, closeReason: string): void {
+    let code = closedWith
+    let reason = closeReason
     const { pubsub, access, liveness, observer, log } = this.route
     liveness.remove(this)
+    const decided = this.sink?.settle()
+    if (decided) ({ code, reason } = decided)
     const client = this.client
     if (!client) return
     this.client = undefined
@@ -153,6 +213,7 @@ export function wsRoute({ pubsub, log, config, access, observer = noopWsObserver
     liveness,
     rateLimit: config.rateLimitPerSec > 0 ? { perSec: config.rateLimitPerSec, burst: config.rateLimitBurst, closeAfterMs: config.rateLimitCloseAfterMs } : undefined,
     maxFramesInFlight: config.maxFramesInFlight,
+    closeFlushTimeoutMs: config.closeFlushTimeoutMs,
   }
   return new Elysia({ name: 'ws-route' }).get(
     '/ws',

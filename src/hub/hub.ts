@@ -228,7 +228,8 @@ export class Hub {
     for (const sub of topic.subscribers) {
       const connection = sub.connection
       connection.retire(sub)
-      this.queueReply(connection, this.frame(notice))
+      // Not a reply to anything the client sent: it does not count against the unread-reply bound.
+      connection.pushReply(this.frame(notice))
       this.schedule(connection)
     }
     topic.subscribers.clear()
@@ -282,6 +283,11 @@ export class Hub {
   /** True while the stall poll timer runs (only while some connection is stalled): lets tests check that no timer leaks. */
   polling(): boolean {
     return this.stallPoll !== undefined
+  }
+
+  /** True while a flush is queued for the next event-loop turn: lets tests check that nothing is left scheduled. */
+  flushScheduled(): boolean {
+    return this.flushQueued || this.dirty.length > 0
   }
 
   /** True while every connection's queues and the sink buffers are empty. */
