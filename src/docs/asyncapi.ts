@@ -64,8 +64,8 @@ export const frames = {
   ack: {
     schema: AckFrame,
     from: 'server',
-    summary: 'Success reply to subscribe, unsubscribe or publish; echoes request_id.',
-    example: { type: 'ack', request_id: 'r1', topic: 'orders', status: 'ok', ts },
+    summary: 'Success reply to subscribe, unsubscribe or publish; echoes request_id. The ack of a subscribe carries the topic’s seq and epoch when the subscription started; the ack of a publish, the message’s.',
+    example: { type: 'ack', request_id: 'r1', topic: 'orders', status: 'ok', seq: 41, epoch: '9f3a61c02b7e', ts },
   },
   event: {
     schema: EventFrame,

@@ -81,6 +81,12 @@ export const AckFrame = Type.Object({
   request_id: Type.Optional(Type.String()),
   topic: Type.Optional(TopicName),
   status: Type.Literal('ok'),
+  seq: Type.Optional(
+    Type.Integer({ minimum: 0, description: "On the ack of a subscribe: the topic's latest seq when the subscription started (0 if none; the replay ends there, live events continue after it). On the ack of a publish: the message's seq." }),
+  ),
+  epoch: Type.Optional(
+    Type.String({ description: "With seq: the epoch that seq counts in. It changes whenever the topic's seq starts again (topic deleted and created again, server restarted with ENGINE=memory, Redis lost the topic's data), so seq 5 of one epoch is not seq 5 of another." }),
+  ),
   ts: Ts,
 })
 

@@ -38,6 +38,8 @@ export interface TestRedis {
   pause(): void
   /** SIGCONT after pause. */
   resume(): void
+  /** SIGKILL and remove the dir without waiting: for a process 'exit' handler. */
+  killNow(): void
   [Symbol.asyncDispose](): Promise<void>
 }
 
@@ -104,6 +106,10 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Test
       paused = false
       proc.kill('SIGCONT')
     },
+    killNow() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL')
+      rmSync(dir, { recursive: true, force: true })
+    },
     async [Symbol.asyncDispose]() {
       if (proc.exitCode === null && proc.signalCode === null) {
         if (paused) proc.kill('SIGCONT')
@@ -152,6 +158,7 @@ function externalRedis(url: string): TestRedis {
     restart: async () => refuse(),
     pause: refuse,
     resume: refuse,
+    killNow() {},
     async [Symbol.asyncDispose]() {},
   }
 }
