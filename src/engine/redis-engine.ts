@@ -91,6 +91,13 @@ export class RedisEngine implements Engine {
   private readonly followed = new Map<string, Followed>()
   private handler: EngineHandler = NO_HANDLER
   private readonly reportTimer: ReturnType<typeof setInterval>
+  private readonly probeTimer: ReturnType<typeof setInterval>
+  /**
+   * False after a command timed out, until one succeeds. A Redis that stops
+   * answering (stopped, partitioned) keeps its TCP connection open, so the
+   * connection status alone would say "ready" while every command fails.
+   */
+  private answering = true
   private readonly timeoutMs: number
   private readonly reportMs: number
   private closed = false
@@ -129,6 +136,9 @@ export class RedisEngine implements Engine {
     this.events.on('message', (channel: string, message: string) => this.onMessage(channel, message))
     this.reportTimer = setInterval(() => void this.report(), this.reportMs)
     this.reportTimer.unref?.()
+    // A PING every timeout interval: readiness follows Redis even when no client sends anything.
+    this.probeTimer = setInterval(() => void this.call(this.commands.ping()).catch(() => {}), this.timeoutMs)
+    this.probeTimer.unref?.()
   }
 
   attach(handler: EngineHandler): void {
@@ -136,7 +146,7 @@ export class RedisEngine implements Engine {
   }
 
   ready(): boolean {
-    return !this.closed && this.commands.status === 'ready' && this.events.status === 'ready'
+    return !this.closed && this.answering && this.commands.status === 'ready' && this.events.status === 'ready'
   }
 
   async createTopic(name: string): Promise<StreamPosition> {
@@ -254,6 +264,7 @@ export class RedisEngine implements Engine {
   async close(): Promise<void> {
     if (this.closed) return
     clearInterval(this.reportTimer)
+    clearInterval(this.probeTimer)
     try {
       await Promise.race([this.commands.multi().del(this.instanceKey(this.instanceId)).zrem(this.instancesKey, this.instanceId).exec(), Bun.sleep(this.timeoutMs)])
     } catch {}
@@ -291,9 +302,14 @@ export class RedisEngine implements Engine {
   /** Awaits a Redis reply; script errors become their HeraldError, anything else (timeout, no connection) UNAVAILABLE. */
   private async call<T>(reply: Promise<T>, topic?: string): Promise<T> {
     try {
-      return await reply
+      const value = await reply
+      this.answering = true
+      return value
     } catch (error) {
-      throw toHeraldError(error, topic, this.timeoutMs)
+      const herald = toHeraldError(error, topic, this.timeoutMs)
+      if (herald.code === ErrorCode.UNAVAILABLE) this.answering = false
+      else this.answering = true // a script's own error is an answer
+      throw herald
     }
   }
 
