@@ -30,6 +30,8 @@ export interface TestRedis {
   readonly port: number
   /** False when REDIS_URL points at a server this helper did not start: kill, restart, pause and resume then throw. */
   readonly ownProcess: boolean
+  /** The redis-server's pid (for CPU figures); undefined with REDIS_URL. */
+  pid(): number | undefined
   /** SIGKILL, and wait for the exit. */
   kill(): Promise<void>
   /** Starts again on the same port and dir (after kill). With appendOnly the data comes back from the AOF; without, it is gone. */
@@ -88,6 +90,7 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Test
     url: `redis://127.0.0.1:${port}`,
     port,
     ownProcess: true,
+    pid: () => proc.pid,
     async kill() {
       if (paused) proc.kill('SIGCONT')
       paused = false
@@ -154,6 +157,7 @@ function externalRedis(url: string): TestRedis {
     url,
     port: Number(new URL(url).port || 6379),
     ownProcess: false,
+    pid: () => undefined,
     kill: async () => refuse(),
     restart: async () => refuse(),
     pause: refuse,
