@@ -48,11 +48,25 @@ export interface RedisEngineOptions {
 }
 
 type Scripted = Redis & {
-  heraldPublish(meta: string, history: string, before: string, after: string, size: number, channel: string, ts: string, maxBytes: number): Promise<[number, string]>
+  /** numkeys, then the keys, then the args (see PUBLISH). */
+  heraldPublish(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<Array<[number, string]>>
   heraldRead(meta: string, history: string, mode: 'last' | 'since', n: number, limit: number): Promise<[string, number, Array<[string, string[]]>]>
   heraldCreate(topics: string, meta: string, history: string, name: string, epoch: string, max: number): Promise<string>
   heraldDelete(topics: string, meta: string, history: string, name: string, channel: string): Promise<number>
 }
+
+/** A publish waiting for the batch of its event-loop turn. */
+interface QueuedPublish {
+  topic: string
+  before: string
+  after: string
+  ts: string
+  resolve: (published: Published) => void
+  reject: (error: unknown) => void
+}
+
+/** Publishes per script call: bounds one script's run time in Redis (which serves nobody else meanwhile). */
+const MAX_BATCH = 200
 
 /** One live message as it came off the channel. */
 interface Live {
@@ -89,6 +103,7 @@ export class RedisEngine implements Engine {
   private readonly commands: Scripted
   private readonly events: Redis
   private readonly followed = new Map<string, Followed>()
+  private batch: QueuedPublish[] = []
   private handler: EngineHandler = NO_HANDLER
   private readonly reportTimer: ReturnType<typeof setInterval>
   private readonly probeTimer: ReturnType<typeof setInterval>
@@ -117,7 +132,8 @@ export class RedisEngine implements Engine {
     }
     this.commands = new Redis(options.url, { ...common, enableAutoPipelining: true, connectionName: `herald:${options.instanceId}:commands` }) as Scripted
     this.events = new Redis(options.url, { ...common, connectionName: `herald:${options.instanceId}:events` })
-    this.commands.defineCommand('heraldPublish', { numberOfKeys: 2, lua: PUBLISH })
+    // The batch's key count varies: given as the first argument of each call.
+    this.commands.defineCommand('heraldPublish', { lua: PUBLISH })
     this.commands.defineCommand('heraldRead', { numberOfKeys: 2, lua: READ })
     this.commands.defineCommand('heraldCreate', { numberOfKeys: 3, lua: CREATE })
     this.commands.defineCommand('heraldDelete', { numberOfKeys: 3, lua: DELETE })
@@ -191,13 +207,48 @@ export class RedisEngine implements Engine {
     return out
   }
 
-  async publish(topic: string, message: Message, ts: string): Promise<Published> {
+  /**
+   * Queued, and sent with every other publish of this event-loop turn as one
+   * script (see PUBLISH) at the end of the turn: one round trip and one script
+   * run for the batch.
+   * Publishes keep their order within the batch, batches keep theirs.
+   */
+  publish(topic: string, message: Message, ts: string): Promise<Published> {
     const [before, after] = eventFrameParts(topic, message, ts)
-    const [seq, epoch] = await this.call(
-      this.commands.heraldPublish(this.metaKey(topic), this.historyKey(topic), before, after, this.options.historySize, this.channel(topic), ts, this.options.historyMaxBytes ?? 0),
-      topic,
-    )
-    return { seq, epoch, bytes: Buffer.byteLength(before) + String(seq).length + Buffer.byteLength(after) }
+    return new Promise<Published>((resolve, reject) => {
+      this.batch.push({ topic, before, after, ts, resolve, reject })
+      // setImmediate, not nextTick: Bun runs the next-tick queue after each WebSocket message callback, so a
+      // nextTick batch would hold one publish; setImmediate collects every frame of the turn's reads.
+      if (this.batch.length === 1) setImmediate(this.sendBatch)
+    })
+  }
+
+  /** Sends the queued publishes, at most MAX_BATCH per script. */
+  private readonly sendBatch = (): void => {
+    const all = this.batch
+    this.batch = []
+    for (let i = 0; i < all.length; i += MAX_BATCH) void this.publishBatch(all.slice(i, i + MAX_BATCH))
+  }
+
+  private async publishBatch(batch: QueuedPublish[]): Promise<void> {
+    const keys: string[] = []
+    const args: (string | number)[] = [this.options.historySize, this.options.historyMaxBytes ?? 0]
+    for (const p of batch) {
+      keys.push(this.metaKey(p.topic), this.historyKey(p.topic))
+      args.push(p.before, p.after, this.channel(p.topic), p.ts)
+    }
+    let results: Array<[number, string]>
+    try {
+      results = await this.call(this.commands.heraldPublish(keys.length, ...keys, ...args))
+    } catch (error) {
+      for (const p of batch) p.reject(error)
+      return
+    }
+    batch.forEach((p, i) => {
+      const [seq, epoch] = results[i] ?? [0, '']
+      if (seq === 0) p.reject(new HeraldError(ErrorCode.TOPIC_NOT_FOUND, `Topic '${p.topic}' does not exist`))
+      else p.resolve({ seq, epoch, bytes: Buffer.byteLength(p.before) + String(seq).length + Buffer.byteLength(p.after) })
+    })
   }
 
   async history(topic: string, read: HistoryRead): Promise<History> {

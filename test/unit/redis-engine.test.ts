@@ -207,6 +207,34 @@ if (requireExternal('redis-server', redisAvailable, REDIS_HOW_TO))
       }
     })
 
+    test('history is bounded by HISTORY_SIZE and HISTORY_MAX_BYTES in Redis too, and stays the newest, contiguous', async () => {
+      const prefix = uniquePrefix('bytes')
+      const a = engine(redis, prefix, 'a', new RecordingHandler(), { historySize: 10, historyMaxBytes: 1000 })
+      try {
+        await a.createTopic('t')
+        const pad = 'x'.repeat(150)
+        for (const n of range(1, 30)) await a.publish('t', { id: crypto.randomUUID(), payload: { n, pad } }, TS)
+        const held = (await a.history('t', { last: 100 })).publications
+        const stats = (await a.stats()).get('t')!
+        expect(stats.historyBytes).toBe(held.reduce((s, p) => s + p.bytes, 0))
+        expect(stats.historyBytes).toBeLessThanOrEqual(1000)
+        expect(held.length).toBe(stats.history)
+        expect(held.length).toBeGreaterThan(1)
+        expect(held.map((p) => p.seq)).toEqual(range(31 - held.length, 30))
+        // One message larger than the byte bound: not kept, and nothing older either (no hole before the newest).
+        await a.publish('t', { id: crypto.randomUUID(), payload: 'y'.repeat(2000) }, TS)
+        expect((await a.history('t', { last: 100 })).publications).toEqual([])
+        expect((await a.stats()).get('t')).toMatchObject({ history: 0, historyBytes: 0, messages: 31 })
+        const many = engine(redis, prefix + 'n', 'n', new RecordingHandler(), { historySize: 10 })
+        await many.createTopic('u')
+        for (const n of range(1, 25)) await many.publish('u', message(n), TS)
+        expect((await many.history('u', { last: 100 })).publications.map((p) => p.seq)).toEqual(range(16, 25))
+        await many.close()
+      } finally {
+        await a.close()
+      }
+    })
+
     test('a flushed script cache is reloaded (NOSCRIPT)', async () => {
       const prefix = uniquePrefix('noscript')
       const a = engine(redis, prefix, 'a', new RecordingHandler())
