@@ -235,6 +235,25 @@ if (requireExternal('redis-server', redisAvailable, REDIS_HOW_TO))
       }
     })
 
+    test('an instance subscribes to a topic’s channel only while it follows the topic', async () => {
+      const prefix = uniquePrefix('follow')
+      const a = engine(redis, prefix, 'a', new RecordingHandler())
+      const { default: Redis } = await import('ioredis')
+      const probe = new Redis(redis.url)
+      const subscribers = async () => ((await probe.pubsub('NUMSUB', `${prefix}:events:t`)) as [string, number])[1]
+      try {
+        await a.createTopic('t')
+        expect(await subscribers()).toBe(0)
+        await a.subscribe('t', { last: 0 })
+        expect(await subscribers()).toBe(1)
+        a.unsubscribe('t')
+        await until(async () => ((await subscribers()) === 0 ? true : undefined), 3000, 'the channel to be unsubscribed')
+      } finally {
+        probe.disconnect()
+        await a.close()
+      }
+    })
+
     test('a flushed script cache is reloaded (NOSCRIPT)', async () => {
       const prefix = uniquePrefix('noscript')
       const a = engine(redis, prefix, 'a', new RecordingHandler())
