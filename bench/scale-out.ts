@@ -3,7 +3,7 @@
  *
  * - fan-out: one publisher on instance A, subscribers spread over three
  *   instances on one Redis (ENGINE=redis), against the same subscribers on
- *   one ENGINE=memory instance; deliveries/s with a bounded window of
+ *   one ENGINE=memory instance and on one ENGINE=redis instance; deliveries/s with a bounded window of
  *   messages in flight, and loss (must be 0);
  * - latency: a fixed publish rate to many subscribers, publish-to-receive
  *   p50/p99 (probe clients on every instance);
@@ -173,6 +173,12 @@ const cluster: Setup = {
   servers: await Promise.all(['a', 'b', 'c'].map((id) => startServer('project', { ...ENV, ENGINE: 'redis', REDIS_URL: redis.url, REDIS_PREFIX: prefix, INSTANCE_ID: id }))),
   redisPid: redis.pid(),
 }
+// One instance on Redis too: separates the cost of the Redis hop from that of three processes sharing the cores.
+const single: Setup = {
+  name: 'redis, 1 instance',
+  servers: [await startServer('project', { ...ENV, ENGINE: 'redis', REDIS_URL: redis.url, REDIS_PREFIX: uniquePrefix('bench1'), INSTANCE_ID: 'solo' })],
+  redisPid: redis.pid(),
+}
 const D = quick ? 1500 : 4000
 const rows: Array<[string, string, Record<string, number>]> = []
 try {
@@ -185,14 +191,14 @@ try {
   ] as const) {
     if (only.length > 0 && !only.some((o) => label.startsWith(o))) continue
     // Memory and Redis back to back, for each scenario, so both see the same background load.
-    for (const setup of [memory, cluster]) {
+    for (const setup of [memory, single, cluster]) {
       const r = await run(setup)
       rows.push([label, setup.name, r])
       console.log(JSON.stringify({ scenario: label, setup: setup.name, ...r }))
     }
   }
 } finally {
-  for (const s of [...memory.servers, ...cluster.servers]) await s.stop()
+  for (const s of [...memory.servers, ...single.servers, ...cluster.servers]) await s.stop()
 }
 console.log(`\n# bench/scale-out.ts${quick ? ' --quick' : ''}: ${D} ms per run, one run each, bun ${Bun.version}, 3 herald processes + redis-server (no persistence) + the load generator on this machine`)
 for (const [label, setup, r] of rows) console.log(`| ${label} | ${setup} | ${Object.entries(r).map(([k, v]) => `${k}=${v}`).join(' ')} |`)
