@@ -1,0 +1,124 @@
+/**
+ * One connection's credential and what it allows, consulted by dispatch
+ * through `FramePermissions`. Three kinds:
+ * - `none`: no credential configured; everything allowed, as before tokens;
+ * - `api_key`: the admin key; everything allowed;
+ * - `token`: a user token; subscribe and publish only where its patterns
+ *   match, `client_id` is its `sub`, and it expires (ExpirySweep) unless
+ *   refreshed with a token for the same `sub`.
+ */
+import { ErrorCode, HeraldError } from '../errors'
+import type { ExpirySweep } from './expiry-sweep'
+import type { TokenVerifier, VerifiedToken } from './tokens'
+
+export type AuthKind = 'none' | 'api_key' | 'token'
+export const AUTH_KINDS: readonly AuthKind[] = ['none', 'api_key', 'token']
+
+/** What dispatch asks of a connection's credential. Every check throws HeraldError; none has side effects but refresh. */
+export interface FramePermissions {
+  /** The client_id a subscribe or unsubscribe without one acts as: the token's `sub`; undefined without a token (client_id is then required). */
+  readonly defaultClientId: string | undefined
+  /** Throws FORBIDDEN when a token connection names another client_id than its `sub` (a user cannot pose as another). */
+  assertClientId(clientId: string): void
+  /** Throws FORBIDDEN when the credential may not subscribe to `topic`. */
+  assertSubscribe(topic: string): void
+  /** Throws FORBIDDEN when the credential may not publish on `topic`. */
+  assertPublish(topic: string): void
+  /** Bookkeeping of this connection's subscriptions, for refresh. */
+  subscribed(topic: string): void
+  unsubscribed(topic: string): void
+  /**
+   * Replaces the token (same `sub` required). Resolves with the topics whose
+   * subscriptions the new token no longer allows (the caller ends them).
+   * Rejects with HeraldError UNAUTHORIZED (invalid token) or FORBIDDEN (another `sub`, or no token to refresh).
+   */
+  refresh(token: string): Promise<string[]>
+}
+
+export interface TokenContext {
+  verifier: TokenVerifier
+  sweep: ExpirySweep<ConnectionAuth>
+}
+
+export class ConnectionAuth implements FramePermissions {
+  private readonly topics = new Set<string>()
+  private closed = false
+  /** Called once when the token expires without a refresh (set by the transport). */
+  onExpired: () => void = () => {}
+
+  constructor(
+    readonly kind: AuthKind,
+    private token?: VerifiedToken,
+    private readonly context?: TokenContext,
+  ) {
+    if (token) context?.sweep.track(this, token.expiresAt)
+  }
+
+  /** The token's user, for log lines; undefined without a token. */
+  get sub(): string | undefined {
+    return this.token?.sub
+  }
+
+  get defaultClientId(): string | undefined {
+    return this.token?.sub
+  }
+
+  assertClientId(clientId: string): void {
+    if (this.token && clientId !== this.token.sub) throw new HeraldError(ErrorCode.FORBIDDEN, 'client_id must be the token’s sub (or absent)')
+  }
+
+  assertSubscribe(topic: string): void {
+    if (this.token && !this.token.subscribe.allows(topic)) throw new HeraldError(ErrorCode.FORBIDDEN, `the token does not allow subscribing to '${topic}'`)
+  }
+
+  assertPublish(topic: string): void {
+    if (this.token && !this.token.publish.allows(topic)) throw new HeraldError(ErrorCode.FORBIDDEN, `the token does not allow publishing on '${topic}'`)
+  }
+
+  subscribed(topic: string): void {
+    this.topics.add(topic)
+  }
+
+  unsubscribed(topic: string): void {
+    this.topics.delete(topic)
+  }
+
+  async refresh(text: string): Promise<string[]> {
+    if (!this.token || !this.context) throw new HeraldError(ErrorCode.FORBIDDEN, 'this connection holds no token to refresh')
+    let next: VerifiedToken
+    try {
+      next = await this.context.verifier.verify(text)
+    } catch {
+      throw new HeraldError(ErrorCode.UNAUTHORIZED, 'invalid token')
+    }
+    if (this.closed) return []
+    if (next.sub !== this.token.sub) throw new HeraldError(ErrorCode.FORBIDDEN, 'a refresh token must have the same sub')
+    this.token = next
+    this.context.sweep.track(this, next.expiresAt)
+    const ended = [...this.topics].filter((t) => !next.subscribe.allows(t))
+    for (const t of ended) this.topics.delete(t)
+    return ended
+  }
+
+  /** The token's deadline passed (called by the sweep). */
+  expire(): void {
+    if (!this.closed) this.onExpired()
+  }
+
+  /** The connection ended: stop tracking its expiry. */
+  close(): void {
+    this.closed = true
+    if (this.token) this.context?.sweep.untrack(this)
+  }
+}
+
+/** The permissions of a connection without tokens (`none`, `api_key`): everything allowed, client_id required. */
+export const ALLOW_ALL: FramePermissions = {
+  defaultClientId: undefined,
+  assertClientId() {},
+  assertSubscribe() {},
+  assertPublish() {},
+  subscribed() {},
+  unsubscribed() {},
+  refresh: () => Promise.reject(new HeraldError(ErrorCode.FORBIDDEN, 'this connection holds no token to refresh')),
+}
