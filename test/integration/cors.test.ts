@@ -118,7 +118,7 @@ describe.if(haveChromium)('CORS from a real browser (chromium)', () => {
     const blocked = await fetchFromPage(otherPage.origin, `${herald.http}/topics`, create('from-elsewhere'))
     expect(blocked).toEqual({ blocked: expect.stringContaining('Failed to fetch') })
     // The preflight was refused, so the real request was never sent: nothing was created.
-    const topics = await fetch(`${herald.http}/topics`, { headers: { 'x-api-key': KEY } }).then((r) => r.json())
+    const topics = await fetch(`${herald.http}/topics`, { headers: { 'x-api-key': KEY } }).then((r) => r.json() as Promise<any>)
     expect(topics.topics.map((t: { name: string }) => t.name)).toEqual(['from-browser'])
   }, 60_000)
 })

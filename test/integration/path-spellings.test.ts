@@ -59,7 +59,7 @@ describe('/ws: one decision for every path spelling that reaches the upgrade', (
       const { status } = await rawUpgrade(server.port, path)
       expect({ path, status }).toEqual({ path, status: reaching.includes(path) ? 503 : 404 })
     }
-    expect((await fetch(`${server.http}/health`).then((r) => r.json())).connections).toBe(2)
+    expect((await fetch(`${server.http}/health`).then((r) => r.json() as Promise<any>)).connections).toBe(2)
     for (const c of [a, b]) expect((await c.request({ type: 'ping' })).type).toBe('pong')
   })
 
@@ -115,7 +115,7 @@ describe('REST: the key check holds for the route the router chose, whatever the
     }
     expect((await rawStatus(server.port, 'DELETE', '/topics/..\\health'))).toBe(401)
     // The topic is still there, and the public routes are still public.
-    expect((await fetch(`${server.http}/topics`, { headers: { 'x-api-key': 'k' } }).then((r) => r.json())).topics.map((t: any) => t.name)).toEqual(['orders'])
+    expect((await fetch(`${server.http}/topics`, { headers: { 'x-api-key': 'k' } }).then((r) => r.json() as Promise<any>)).topics.map((t: any) => t.name)).toEqual(['orders'])
     expect((await fetch(`${server.http}/health`)).status).toBe(200)
     expect((await fetch(`${server.http}/asyncapi.json`)).status).toBe(200)
   })

@@ -98,7 +98,7 @@ describe('refusals: HTTP 401 before the upgrade, the same body whatever was wron
     // A 100 KB token does not even reach herald: Bun answers 431 for a request head over 16 KiB.
     expect((await rawUpgrade(server.port, '/ws', { authorization: `Bearer ${'a'.repeat(100_000)}` })).status).toBe(431)
     // Nothing was opened by the refused upgrades; the good connection is still served.
-    expect((await fetch(`${server.http}/health`).then((r) => r.json())).connections).toBe(1)
+    expect((await fetch(`${server.http}/health`).then((r) => r.json() as Promise<any>)).connections).toBe(1)
     expect((await ok.request({ type: 'ping' })).type).toBe('pong')
   })
 
@@ -154,7 +154,7 @@ describe('permissions on the socket', () => {
     using alice = await connect(server.ws, bearer(await mint(hmacKey, { herald: { subscribe: ['orders'] } })))
     const posing = await alice.request({ type: 'subscribe', topic: 'orders', client_id: 'bob' })
     expect(posing).toMatchObject({ type: 'error', error: { code: 'FORBIDDEN', message: expect.stringContaining('sub') } })
-    expect((await fetch(`${server.http}/topics`, { headers: admin }).then((r) => r.json())).topics.find((t: any) => t.name === 'orders').subscribers).toBe(0)
+    expect((await fetch(`${server.http}/topics`, { headers: admin }).then((r) => r.json() as Promise<any>)).topics.find((t: any) => t.name === 'orders').subscribers).toBe(0)
     expect((await alice.request({ type: 'subscribe', topic: 'orders' })).type).toBe('ack')
     expect((await alice.request({ type: 'unsubscribe', topic: 'orders', client_id: 'bob' })).error.code).toBe('FORBIDDEN')
     expect((await alice.request({ type: 'unsubscribe', topic: 'orders' })).type).toBe('ack')
