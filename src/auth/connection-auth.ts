@@ -43,8 +43,8 @@ export interface TokenContext {
 export class ConnectionAuth implements FramePermissions {
   private readonly topics = new Set<string>()
   private closed = false
-  /** Called once when the token expires without a refresh (set by the transport). */
-  onExpired: () => void = () => {}
+  private expired = false
+  private onExpired: (() => void) | undefined
 
   constructor(
     readonly kind: AuthKind,
@@ -67,11 +67,22 @@ export class ConnectionAuth implements FramePermissions {
     if (this.token && clientId !== this.token.sub) throw new HeraldError(ErrorCode.FORBIDDEN, 'client_id must be the token’s sub (or absent)')
   }
 
+  /**
+   * `handler` runs once when the token expires without a refresh — at once if
+   * it already has (the deadline passed between verification and the socket opening).
+   */
+  whenExpired(handler: () => void): void {
+    this.onExpired = handler
+    if (this.expired && !this.closed) handler()
+  }
+
   assertSubscribe(topic: string): void {
+    this.assertLive()
     if (this.token && !this.token.subscribe.allows(topic)) throw new HeraldError(ErrorCode.FORBIDDEN, `the token does not allow subscribing to '${topic}'`)
   }
 
   assertPublish(topic: string): void {
+    this.assertLive()
     if (this.token && !this.token.publish.allows(topic)) throw new HeraldError(ErrorCode.FORBIDDEN, `the token does not allow publishing on '${topic}'`)
   }
 
@@ -92,6 +103,7 @@ export class ConnectionAuth implements FramePermissions {
       throw new HeraldError(ErrorCode.UNAUTHORIZED, 'invalid token')
     }
     if (this.closed) return []
+    this.assertLive() // expired while the new token was being verified: too late, the close is on its way
     if (next.sub !== this.token.sub) throw new HeraldError(ErrorCode.FORBIDDEN, 'a refresh token must have the same sub')
     this.token = next
     this.context.sweep.track(this, next.expiresAt)
@@ -102,7 +114,13 @@ export class ConnectionAuth implements FramePermissions {
 
   /** The token's deadline passed (called by the sweep). */
   expire(): void {
-    if (!this.closed) this.onExpired()
+    this.expired = true
+    if (!this.closed) this.onExpired?.()
+  }
+
+  /** Between expiry and the close, nothing more is executed. */
+  private assertLive(): void {
+    if (this.expired) throw new HeraldError(ErrorCode.TOKEN_EXPIRED, 'token expired: reconnect with a new token')
   }
 
   /** The connection ended: stop tracking its expiry. */

@@ -155,14 +155,14 @@ class WsConnection implements LivePeer {
     liveness.add(this)
     observer.opened()
     accessObserver.admitted(this.auth.kind)
-    this.auth.onExpired = () => {
+    this.auth.whenExpired(() => {
       log.info('token_expired', { session: session.id, sub: this.auth.sub })
       accessObserver.tokenExpired()
       broker.reply(session, errorFrame(undefined, ErrorCode.TOKEN_EXPIRED, 'token expired: reconnect with a new token'))
       // After the pending flush (queued on this turn), and after delivery, so that the error frame is read first.
       const sink = this.sink
       setImmediate(() => sink?.close(CloseCode.TOKEN_EXPIRED, CloseReason.TOKEN_EXPIRED, 'after-delivery'))
-    }
+    })
     log.info('connect', { session: session.id, remote: ws.remoteAddress, auth: this.auth.kind, sub: this.auth.sub })
   }
 

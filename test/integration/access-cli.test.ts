@@ -33,7 +33,7 @@ describe('herald token', () => {
     // The server logs sub, never the token.
     expect(child.lines.join('\n')).not.toContain(token.split('.')[2]!)
     expect(child.lines.some((l) => l.includes('"sub":"alice"'))).toBe(true)
-  })
+  }, 30_000)
 
   test('bad arguments or no secret: exit 2 with a message, never a token', async () => {
     const cases: [string[], Record<string, string>, string][] = [
@@ -53,7 +53,7 @@ describe('herald token', () => {
     const help = await runToEnd([...ENTRY_COMMAND, 'token', '--help'])
     expect(help.code).toBe(0)
     expect(help.stdout).toContain('Usage: herald token')
-  })
+  }, 30_000)
 })
 
 describe('start-up checks', () => {
@@ -70,7 +70,7 @@ describe('start-up checks', () => {
     expect((await fetch(`${child.http}/topics`, { headers: { 'x-api-key': 'a key~with!punct' } })).status).toBe(200)
     using c = await connect(`${child.ws}?api_key=${encodeURIComponent('a key~with!punct')}`)
     expect((await c.request({ type: 'ping' })).type).toBe('pong')
-  })
+  }, 30_000)
 
   test('token key sources: at most one, readable, usable; otherwise exit 2 naming the variable', async () => {
     const ed = writeKeyFile('not-a-key.pem', 'hello\n')
@@ -93,5 +93,5 @@ describe('start-up checks', () => {
       expect(stderr).not.toContain(HMAC_SECRET)
       expect(stdout).not.toContain('"listening"')
     }
-  })
+  }, 30_000)
 })

@@ -102,5 +102,5 @@ describe.if(run)('TLS', () => {
       expect(stderr).not.toContain('    at ')
       expect(stdout).not.toContain('"listening"')
     }
-  })
+  }, 30_000)
 })
