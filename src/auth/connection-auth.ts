@@ -41,7 +41,8 @@ export interface TokenContext {
 }
 
 export class ConnectionAuth implements FramePermissions {
-  private readonly topics = new Set<string>()
+  /** Topics subscribed under the token, for refresh; only token connections keep it (idle memory per connection matters). */
+  private topics: Set<string> | undefined
   private closed = false
   private expired = false
   private onExpired: (() => void) | undefined
@@ -87,11 +88,11 @@ export class ConnectionAuth implements FramePermissions {
   }
 
   subscribed(topic: string): void {
-    this.topics.add(topic)
+    if (this.token) (this.topics ??= new Set()).add(topic)
   }
 
   unsubscribed(topic: string): void {
-    this.topics.delete(topic)
+    this.topics?.delete(topic)
   }
 
   async refresh(text: string): Promise<string[]> {
@@ -107,8 +108,8 @@ export class ConnectionAuth implements FramePermissions {
     if (next.sub !== this.token.sub) throw new HeraldError(ErrorCode.FORBIDDEN, 'a refresh token must have the same sub')
     this.token = next
     this.context.sweep.track(this, next.expiresAt)
-    const ended = [...this.topics].filter((t) => !next.subscribe.allows(t))
-    for (const t of ended) this.topics.delete(t)
+    const ended = [...(this.topics ?? [])].filter((t) => !next.subscribe.allows(t))
+    for (const t of ended) this.topics!.delete(t)
     return ended
   }
 
@@ -123,10 +124,11 @@ export class ConnectionAuth implements FramePermissions {
     if (this.expired) throw new HeraldError(ErrorCode.TOKEN_EXPIRED, 'token expired: reconnect with a new token')
   }
 
-  /** The connection ended: stop tracking its expiry. */
+  /** The connection ended: stop tracking its expiry. (A shared `none`/`api_key` instance holds no state that this changes.) */
   close(): void {
+    if (!this.token) return
     this.closed = true
-    if (this.token) this.context?.sweep.untrack(this)
+    this.context?.sweep.untrack(this)
   }
 }
 

@@ -22,6 +22,13 @@ export interface CredentialOptions {
   tokenMaxBytes: number
 }
 
+/**
+ * The credentials that carry no state of their own (no token: nothing expires,
+ * nothing is tracked), shared by every such connection.
+ */
+const NO_CREDENTIAL = new ConnectionAuth('none')
+const ADMIN = new ConnectionAuth('api_key')
+
 /** Why an upgrade was refused with 401, for metrics and debug logs (never sent). */
 export type CredentialRefusal = 'missing_credential' | 'bad_api_key' | `token_${RejectReason}`
 
@@ -47,21 +54,27 @@ export class Credentials {
     return this.tokens?.sweep.size ?? 0
   }
 
-  async forUpgrade(request: Request, url: URL): Promise<ConnectionAuth | CredentialRefusal> {
+  /** Synchronous unless a token must be verified (jose is asynchronous): most upgrades pay no promise. */
+  forUpgrade(request: Request): ConnectionAuth | CredentialRefusal | Promise<ConnectionAuth | CredentialRefusal> {
+    if (!this.matches && !this.tokens) return NO_CREDENTIAL
+    // The query string is parsed only when there is one (idle memory per connection: no garbage per upgrade).
+    const q = request.url.indexOf('?')
+    const query = q === -1 ? undefined : new URLSearchParams(request.url.slice(q + 1))
     // Without API_KEY a key is ignored, as it always was.
-    const key = request.headers.get('x-api-key') ?? url.searchParams.get('api_key')
-    if (key !== null && this.matches) return this.matches(key) ? new ConnectionAuth('api_key') : 'bad_api_key'
-    const token = bearer(request.headers.get('authorization')) ?? url.searchParams.get('token')
-    if (token !== null && this.tokens) {
-      try {
-        return new ConnectionAuth('token', await this.tokens.verifier.verify(token), this.tokens)
-      } catch (error) {
-        if (error instanceof TokenRejected) return `token_${error.reason}`
-        throw error
-      }
+    const key = request.headers.get('x-api-key') ?? query?.get('api_key') ?? null
+    if (key !== null && this.matches) return this.matches(key) ? ADMIN : 'bad_api_key'
+    const token = bearer(request.headers.get('authorization')) ?? query?.get('token') ?? null
+    if (token !== null && this.tokens) return this.verify(token, this.tokens)
+    return 'missing_credential'
+  }
+
+  private async verify(token: string, tokens: TokenContext): Promise<ConnectionAuth | CredentialRefusal> {
+    try {
+      return new ConnectionAuth('token', await tokens.verifier.verify(token), tokens)
+    } catch (error) {
+      if (error instanceof TokenRejected) return `token_${error.reason}`
+      throw error
     }
-    if (this.matches || this.tokens) return 'missing_credential'
-    return new ConnectionAuth('none')
   }
 
   stop(): void {

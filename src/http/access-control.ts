@@ -67,14 +67,13 @@ export function restAccess(config: Config, publicRoutes: ReadonlySet<string>) {
 
 export type WsDecision = { auth: ConnectionAuth } | { refused: RefusalReason; detail?: CredentialRefusal; response: Response }
 
-/** The /ws decision, called by the /ws handler just before it upgrades. */
-export function wsAccess(config: Config, state: AccessState, credentials: Credentials): (request: Request) => Promise<WsDecision> {
+/** The /ws decision, called by the /ws handler just before it upgrades; a promise only while a token is verified. */
+export function wsAccess(config: Config, state: AccessState, credentials: Credentials): (request: Request) => WsDecision | Promise<WsDecision> {
   const origins = allowedOriginSet(config)
-  return async (request) => {
-    const url = new URL(request.url)
-    const auth = await credentials.forUpgrade(request, url)
-    if (typeof auth === 'string') return { refused: 'unauthorized', detail: auth, response: errorResponse(ErrorCode.UNAUTHORIZED, config.apiKey && !credentials.tokensEnabled ? UNAUTHORIZED_MESSAGE : WS_UNAUTHORIZED_MESSAGE) }
-    // Synchronous from here to the upgrade: the shutdown flag and the connection count cannot change in between.
+  const unauthorized = config.apiKey && !credentials.tokensEnabled ? UNAUTHORIZED_MESSAGE : WS_UNAUTHORIZED_MESSAGE
+  // Synchronous from here to the upgrade: the shutdown flag and the connection count cannot change in between.
+  const judge = (request: Request, auth: ConnectionAuth | CredentialRefusal): WsDecision => {
+    if (typeof auth === 'string') return { refused: 'unauthorized', detail: auth, response: errorResponse(ErrorCode.UNAUTHORIZED, unauthorized) }
     const refuse = (refused: RefusalReason, code: ErrorCode, message: string): WsDecision => {
       auth.close()
       return { refused, response: errorResponse(code, message) }
@@ -84,5 +83,9 @@ export function wsAccess(config: Config, state: AccessState, credentials: Creden
     if (!state.accepting) return refuse('shutting_down', ErrorCode.UNAVAILABLE, 'server is shutting down')
     if (state.connections >= config.maxConnections) return refuse('connection_limit', ErrorCode.UNAVAILABLE, 'connection limit reached')
     return { auth }
+  }
+  return (request) => {
+    const auth = credentials.forUpgrade(request)
+    return auth instanceof Promise ? auth.then((a) => judge(request, a)) : judge(request, auth)
   }
 }

@@ -29,7 +29,7 @@ import { type DispatchObserver, dispatchFrame, type InternalErrorLogger } from '
 import { RateLimiter, type RateLimitOptions } from '../protocol/rate-limit'
 import { type AccessObserver, noopAccessObserver } from '../metrics/access-metrics'
 import { errorFrame } from '../protocol/server-frames'
-import { type AccessState, WS_PATH, wsAccess } from './access-control'
+import { type AccessState, WS_PATH, type WsDecision, wsAccess } from './access-control'
 import { type LivePeer, PeerLiveness } from './peer-liveness'
 import { errorResponse } from './rest-errors'
 
@@ -155,15 +155,20 @@ class WsConnection implements LivePeer {
     liveness.add(this)
     observer.opened()
     accessObserver.admitted(this.auth.kind)
-    this.auth.whenExpired(() => {
-      log.info('token_expired', { session: session.id, sub: this.auth.sub })
-      accessObserver.tokenExpired()
-      broker.reply(session, errorFrame(undefined, ErrorCode.TOKEN_EXPIRED, 'token expired: reconnect with a new token'))
-      // After the pending flush (queued on this turn), and after delivery, so that the error frame is read first.
-      const sink = this.sink
-      setImmediate(() => sink?.close(CloseCode.TOKEN_EXPIRED, CloseReason.TOKEN_EXPIRED, 'after-delivery'))
-    })
+    // Only token connections expire (no closure kept for the others: idle memory per connection).
+    if (this.auth.kind === 'token') this.auth.whenExpired(() => this.tokenExpired(session))
     log.info('connect', { session: session.id, remote: ws.remoteAddress, auth: this.auth.kind, sub: this.auth.sub })
+  }
+
+  /** The token's exp passed without a refresh: TOKEN_EXPIRED, then close 4401 once it has been delivered. */
+  private tokenExpired(session: Session): void {
+    const { broker, log, accessObserver } = this.route
+    log.info('token_expired', { session: session.id, sub: this.auth.sub })
+    accessObserver.tokenExpired()
+    broker.reply(session, errorFrame(undefined, ErrorCode.TOKEN_EXPIRED, 'token expired: reconnect with a new token'))
+    // After the pending flush (queued on this turn), and after delivery, so that the error frame is read first.
+    const sink = this.sink
+    setImmediate(() => sink?.close(CloseCode.TOKEN_EXPIRED, CloseReason.TOKEN_EXPIRED, 'after-delivery'))
   }
 
   /** `message` is what Bun received, unparsed: dispatch parses it exactly once. */
@@ -241,16 +246,19 @@ export function wsRoute(
   const decide = wsAccess(config, access, accessDeps?.credentials ?? new Credentials({ apiKey: config.apiKey, keys: undefined, tokenIssuer: '', tokenAudience: '', tokenMaxBytes: config.tokenMaxBytes }))
   return new Elysia({ name: 'ws-route' }).get(
     WS_PATH,
-    async ({ request, server }) => {
-      const decision = await decide(request)
-      if ('refused' in decision) {
-        route.accessObserver.refused(decision.refused)
-        log.debug('ws_refused', { reason: decision.refused, detail: decision.detail })
-        return decision.response
+    ({ request, server }) => {
+      const upgrade = (decision: WsDecision): Response | undefined => {
+        if ('refused' in decision) {
+          route.accessObserver.refused(decision.refused)
+          log.debug('ws_refused', { reason: decision.refused, detail: decision.detail })
+          return decision.response
+        }
+        if (server?.upgrade(request, { data: new WsConnection(route, decision.auth) })) return
+        decision.auth.close()
+        return errorResponse(ErrorCode.BAD_REQUEST, 'expected a WebSocket upgrade')
       }
-      if (server?.upgrade(request, { data: new WsConnection(route, decision.auth) })) return
-      decision.auth.close()
-      return errorResponse(ErrorCode.BAD_REQUEST, 'expected a WebSocket upgrade')
+      const decision = decide(request)
+      return decision instanceof Promise ? decision.then(upgrade) : upgrade(decision)
     },
     { detail: { summary: 'Publish/subscribe WebSocket (see docs/protocol.md)', tags: ['websocket'] } },
   )
