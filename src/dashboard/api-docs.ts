@@ -32,6 +32,11 @@ export function renderApiDocs(options: ApiDocsOptions): void {
     if (schema.anyOf) return schema.anyOf.map(schemaSummary).join(' | ')
     if (schema.type === 'array') return `${schemaSummary(schema.items)}[]`
     if (schema.const !== undefined) return JSON.stringify(schema.const)
+    if (schema.type === 'object' && schema.properties) {
+      const keys = Object.keys(schema.properties)
+      return `{ ${keys.slice(0, 6).join(', ')}${keys.length > 6 ? ', …' : ''} }`
+    }
+    if (schema.type === 'object' && schema.patternProperties) return '{ [name]: … }'
     return [schema.type ?? 'any', schema.pattern ? `matching ${schema.pattern}` : schema.format ?? ''].filter(Boolean).join(' ')
   }
   const schemaBlock = (label: string, schema: Json) =>
