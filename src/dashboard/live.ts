@@ -20,7 +20,8 @@ export interface LiveEvent {
   payload: unknown
 }
 
-export type FeedState = 'connecting' | 'live' | 'reconnecting' | 'closed'
+/** `unsubscribed`: the socket is open but the subscribe was refused, or the topic was deleted. */
+export type FeedState = 'connecting' | 'live' | 'reconnecting' | 'unsubscribed' | 'closed'
 
 /** Something the tail shows between events: a slow-consumer notice, the topic's deletion, an error. */
 export interface FeedNotice {
@@ -84,7 +85,10 @@ export function openTopicFeed(options: TopicFeedOptions): TopicFeed {
           epoch = ack.epoch
           options.onState('live')
         },
-        (error: Error) => options.onNotice({ kind: 'error', text: error.message }),
+        (error: Error) => {
+          options.onState('unsubscribed')
+          options.onNotice({ kind: 'error', text: error.message })
+        },
       )
     }
     ws.onmessage = (e) => {
@@ -124,6 +128,7 @@ export function openTopicFeed(options: TopicFeedOptions): TopicFeed {
       options.onEvent({ seq, id, ts: String(frame.ts), payload: frame.message?.payload })
     } else if (frame.type === 'info' && frame.msg === 'topic_deleted' && frame.topic === options.topic) {
       lastSeq = 0
+      options.onState('unsubscribed')
       options.onNotice({ kind: 'topic_deleted', text: 'The topic was deleted.' })
     } else if (frame.type === 'error' && frame.error?.code === 'SLOW_CONSUMER') {
       options.onNotice({ kind: 'slow_consumer', text: String(frame.error.message) })

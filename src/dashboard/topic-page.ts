@@ -15,7 +15,7 @@ const DEFAULT_LAST_N = 20
 const COLLAPSE_CHARS = 400
 const COLLAPSE_LINES = 12
 
-const STATE_TEXT: Record<FeedState, string> = { connecting: 'connecting…', live: 'live', reconnecting: 'reconnecting…', closed: 'closed' }
+const STATE_TEXT: Record<FeedState, string> = { connecting: 'connecting…', live: 'live', reconnecting: 'reconnecting…', unsubscribed: 'not subscribed', closed: 'closed' }
 
 function eventItem(e: LiveEvent): HTMLLIElement {
   const pretty = JSON.stringify(e.payload, null, 2) ?? 'undefined'
