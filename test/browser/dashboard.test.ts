@@ -45,23 +45,34 @@ if (requireChromium()) {
       await using server = startServer()
       await using tab = await browser.open(server.http)
       await tab.page.goto(`${server.http}/`)
+      expect(await server.createTopic('orders')).toBe(201)
       await tab.page.getByLabel('New topic name').fill('audit.log')
       await tab.page.getByRole('button', { name: 'Create topic', exact: true }).click()
       const names = async () => (await rest(server.http, 'GET', '/topics')).body.topics.map((t: { name: string }) => t.name)
       await until(async () => ((await names()).includes('audit.log') ? true : undefined), 5000, 'the topic in GET /topics')
-      const row = tab.page.getByRole('table', { name: 'Topics' }).getByRole('row', { name: /audit\.log/ })
+      const table = tab.page.getByRole('table', { name: 'Topics' })
+      const row = table.getByRole('row', { name: /audit\.log/ })
       await row.waitFor({ timeout: 5000 })
+
+      // The filter box narrows the table.
+      const orders = table.getByRole('row', { name: /orders/ })
+      await orders.waitFor({ timeout: 5000 })
+      await tab.page.getByLabel('Filter topics').fill('aud')
+      await orders.waitFor({ state: 'hidden', timeout: 2000 })
+      expect(await row.isVisible()).toBe(true)
+      await tab.page.getByLabel('Filter topics').fill('')
 
       // Cancel keeps it: the confirmation is what protects the topic.
       await row.getByRole('button', { name: 'Delete', exact: true }).click()
       const dialog = tab.page.getByRole('dialog', { name: 'Delete topic?' })
       await dialog.getByRole('button', { name: 'Cancel', exact: true }).click()
       await dialog.waitFor({ state: 'hidden', timeout: 2000 })
-      expect(await names()).toEqual(['audit.log'])
+      expect((await names()).sort()).toEqual(['audit.log', 'orders'])
 
       await row.getByRole('button', { name: 'Delete', exact: true }).click()
       await dialog.getByRole('button', { name: 'Delete', exact: true }).click()
-      await until(async () => ((await names()).length === 0 ? true : undefined), 5000, 'the topic gone from GET /topics')
+      await until(async () => ((await names()).includes('audit.log') ? undefined : true), 5000, 'the topic gone from GET /topics')
+      expect(await names()).toEqual(['orders'])
       await row.waitFor({ state: 'detached', timeout: 5000 })
       expect(tab.outside).toEqual([])
     })
@@ -98,6 +109,14 @@ if (requireChromium()) {
       expect(event.message.payload).toEqual({ from: 'the page', amount: 99.5 })
       expect(event.seq).toBe(3) // the invalid one was never sent
       await tab.page.getByText(`Published as seq ${event.seq}`).waitFor({ timeout: 3000 })
+
+      // A large payload is shown collapsed.
+      const big = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`field${i}`, i]))
+      expect((await pub.request({ type: 'publish', topic: 'orders', message: { id: uuid(), payload: big } })).type).toBe('ack')
+      const collapsed = events.nth(0).locator('details')
+      await collapsed.waitFor({ timeout: 2000 })
+      expect(await collapsed.evaluate((d) => (d as HTMLDetailsElement).open)).toBe(false)
+      expect(await collapsed.locator('summary').textContent()).toStartWith('42 lines')
 
       // Pause holds new events back; Resume shows them.
       await live.getByRole('button', { name: 'Pause', exact: true }).click()
