@@ -14,7 +14,7 @@ import { CHROMIUM, launchBrowser } from '../test/helpers/browser'
 const OUT = join(import.meta.dir, '..', 'docs', 'img')
 const TOPICS = ['orders', 'payments', 'audit.log', 'chat:lobby', 'sensors.temperature']
 /** How long traffic runs before the first picture: the chart needs some history. */
-const WARM_UP_MS = Number(process.env.WARM_UP_MS ?? 20_000)
+const WARM_UP_MS = Number(process.env.WARM_UP_MS ?? 40_000)
 const SHOTS = [
   { name: 'desktop', viewport: { width: 1280, height: 800 } },
   { name: 'mobile', viewport: { width: 390, height: 844 } },
