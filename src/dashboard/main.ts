@@ -17,11 +17,21 @@ let current: { element: HTMLElement; dispose(): void } | undefined
 /** The key form's message line while the form is shown. */
 let keyMessage: HTMLElement | undefined
 
+/** The topic named by `#/topic/NAME`, or undefined (overview) for any other or undecodable hash. */
+function topicOfHash(hash: string): string | undefined {
+  const match = /^#\/topic\/(.+)$/.exec(hash)
+  try {
+    return match ? decodeURIComponent(match[1]!) : undefined
+  } catch {
+    return undefined
+  }
+}
+
 function route() {
   current?.dispose()
-  const match = /^#\/topic\/(.+)$/.exec(location.hash)
-  current = match ? topicView(monitor, decodeURIComponent(match[1]!)) : overviewView(monitor)
-  document.title = match ? `${decodeURIComponent(match[1]!)} · herald` : 'herald'
+  const topic = topicOfHash(location.hash)
+  current = topic === undefined ? overviewView(monitor) : topicView(monitor, topic)
+  document.title = topic === undefined ? 'herald' : `${topic} · herald`
   view.replaceChildren(current.element)
 }
 

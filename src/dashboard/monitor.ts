@@ -9,6 +9,8 @@ import { type Totals, readTotals } from './prometheus'
 /** At most 2 s between updates is the requirement; 1 s keeps the rates smooth at little cost. */
 export const POLL_MS = 1000
 export const WINDOW_MS = 5 * 60_000
+/** Shortest interval a rate is computed over. */
+const MIN_RATE_INTERVAL_S = 0.5
 
 export interface Snapshot {
   at: number
@@ -72,10 +74,12 @@ export class Monitor {
 
   private addRates(s: Snapshot) {
     const p = this.previous
+    const dt = p ? (s.at - p.at) / 1000 : 0
+    // A poll right after another (an action asked for one) would turn one message into a spike: it is
+    // measured against the same earlier snapshot at the next regular poll instead.
+    if (p && dt < MIN_RATE_INTERVAL_S) return
     this.previous = s
     if (!p?.totals || !s.totals) return
-    const dt = (s.at - p.at) / 1000
-    if (dt <= 0) return
     // A counter that went down means the server restarted: that interval has no rate.
     const rate = (a: number, b: number) => (b >= a ? (b - a) / dt : 0)
     this.rates.push({

@@ -41,6 +41,7 @@ export function topicsSection(monitor: Monitor): { element: HTMLElement; dispose
   )
 
   const rows = new Map<string, { row: HTMLTableRowElement; cells: HTMLTableCellElement[] }>()
+  let rowIds = 0
   let latest: Record<string, TopicStats> = {}
 
   function render() {
@@ -54,12 +55,14 @@ export function topicsSection(monitor: Monitor): { element: HTMLElement; dispose
       let found = rows.get(name)
       if (!found) {
         const cells = [0, 1, 2, 3, 4].map(() => h('td', { class: 'num' }))
+        // The button's name stays "Delete"; its description says which topic, for screen readers.
+        const nameId = `topic-name-${++rowIds}`
         const row = h(
           'tr',
           {},
-          h('th', { scope: 'row' }, h('a', { href: topicHref(name) }, name)),
+          h('th', { scope: 'row', id: nameId }, h('a', { href: topicHref(name) }, name)),
           ...cells,
-          h('td', { class: 'actions' }, h('button', { type: 'button', class: 'danger ghost', onclick: () => dialog.ask(name) }, 'Delete')),
+          h('td', { class: 'actions' }, h('button', { type: 'button', class: 'danger ghost', 'aria-describedby': nameId, onclick: () => dialog.ask(name) }, 'Delete')),
         )
         found = { row, cells }
         rows.set(name, found)
