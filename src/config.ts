@@ -30,6 +30,22 @@ export const options = {
     env: 'HISTORY_SIZE',
     schema: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 100, description: 'Messages kept per topic for replay with last_n (0 = no replay).' }),
   },
+  historyMaxBytes: {
+    env: 'HISTORY_MAX_BYTES',
+    schema: Type.Integer({ minimum: 0, maximum: 64 * 1024 * MiB, default: 16 * MiB, description: 'Bytes of history kept per topic (UTF-8 bytes of the event frames); the oldest go first. A message larger than this is not kept, and the older ones are dropped with it so that history stays contiguous.' }),
+  },
+  historyTotalMaxBytes: {
+    env: 'HISTORY_TOTAL_MAX_BYTES',
+    schema: Type.Integer({ minimum: 0, maximum: 1024 * 1024 * MiB, default: 512 * MiB, description: 'Bytes of history kept over all topics; when reached, the oldest messages across all topics are evicted. Memory held is at most about twice this (JS strings).' }),
+  },
+  maxQueuedBytesPerConnection: {
+    env: 'MAX_QUEUED_BYTES_PER_CONNECTION',
+    schema: Type.Integer({ minimum: 64 * 1024, maximum: 64 * 1024 * MiB, default: 16 * MiB, description: "Bytes that may wait inside the server for one connection, over its replies, replays and subscription queues (on top of the socket's own buffer, SOCKET_HIGH_WATER_BYTES). Past it, drop_oldest drops the oldest events of the subscription being published to; what still does not fit closes the connection with SLOW_CONSUMER / 4000." }),
+  },
+  closeFlushTimeoutMs: {
+    env: 'CLOSE_FLUSH_TIMEOUT_MS',
+    schema: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 60_000, description: 'When the server closes a socket (slow consumer 4000, rate-limit abuse 4429), what was already written to it is delivered first and the close frame follows; a client that has not read it all after this long is dropped without a close frame.' }),
+  },
   heartbeatIntervalMs: {
     env: 'HEARTBEAT_INTERVAL_MS',
     schema: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000, description: 'Interval of the {"type":"info","msg":"ping"} frame and a WebSocket ping; a peer silent for more than two intervals (at least 8 s) is closed at the next beat.' }),

@@ -14,8 +14,15 @@ export interface Sink {
   cork(fn: () => void): void
   /** Bytes accepted by `send` but not yet handed to the kernel. */
   bufferedAmount(): number
-  /** Closes the connection; the transport later reports it through `Broker.disconnect`. */
-  close(code: number, reason: string): void
+  /**
+   * Closes the connection; the transport later reports it through `Broker.disconnect`.
+   * `when`: 'now' (default) sends the close frame at once; 'after-delivery' sends it
+   * once the client has read everything written before it (a slow consumer that
+   * resumes reading still gets its last frames, the SLOW_CONSUMER error and the
+   * close code), and drops the connection if that takes longer than the
+   * transport's timeout (CLOSE_FLUSH_TIMEOUT_MS).
+   */
+  close(code: number, reason: string, when?: 'now' | 'after-delivery'): void
 }
 
 /** An opaque handle for one client connection, returned by `connect`. */
@@ -46,6 +53,8 @@ export interface TopicStats {
   bytes: number
   /** Messages held for replay. */
   history: number
+  /** UTF-8 bytes of the messages held for replay (bounded by HISTORY_MAX_BYTES and HISTORY_TOTAL_MAX_BYTES). */
+  history_bytes: number
   /** ISO time of the last publish, null if none. */
   last_publish: string | null
 }

@@ -30,22 +30,36 @@ export interface OutboundFrame {
   readonly at: number
 }
 
+/** What one flush wrote, for the broker's observer. */
+export interface FlushResult {
+  /** Frames written. */
+  frames: number
+  /** UTF-8 bytes of those frames. */
+  bytes: number
+  /** How many of them were event frames (live or replayed). */
+  events: number
+}
+
 export class ClientConnection implements Session {
   readonly subscriptions = new Map<string, Subscription>()
-  /** Replies and replayed history, FIFO, consumed from `controlHead`. */
+  /**
+   * Replies, replayed history and the frames of ended subscriptions, consumed
+   * from `controlHead`. Invariant: sorted by serial (every frame pushed gets a
+   * fresh serial, replays included), which lets `retire` insert by binary
+   * search instead of merging the whole queue.
+   */
   private control: OutboundFrame[] = []
   private controlHead = 0
+  /** UTF-8 bytes of every frame waiting in this connection: replies and all its subscription queues. */
+  queuedBytes = 0
   /** In the broker's list of connections to flush on the next tick. */
   scheduled = false
   /** The sink is backed up; waiting for drain before the next flush. */
   stalled = false
   closed = false
-  /** Frames, bytes and event frames written by the last flush, for the broker's observer. */
-  written = 0
-  writtenBytes = 0
-  writtenEvents = 0
   /** SLOW_CONSUMER notices queued or written since the broker last looked; it reports and clears them. */
   readonly notices: Array<{ topic: string; dropped: number }> = []
+  private readonly written: FlushResult = { frames: 0, bytes: 0, events: 0 }
 
   constructor(
     readonly id: number,
@@ -53,15 +67,41 @@ export class ClientConnection implements Session {
     private readonly highWater: number,
   ) {}
 
+  /** Appends a reply; its serial must be newer than every frame already queued here (the broker's counter guarantees it). */
   pushControl(frame: OutboundFrame): void {
     this.control.push(frame)
+    this.queuedBytes += frame.bytes
+  }
+
+  /** Queues a live event on `sub`; on a full queue drops the oldest. Returns the dropped frame, if any. */
+  offer(sub: Subscription, frame: OutboundFrame): OutboundFrame | undefined {
+    this.queuedBytes += frame.bytes
+    const dropped = sub.queue.push(frame)
+    if (dropped === undefined) return undefined
+    this.queuedBytes -= dropped.bytes
+    sub.lost++
+    return dropped
+  }
+
+  /** Drops the oldest queued event of `sub` (byte budget), counted as lost. Returns false when it holds one frame or none. */
+  dropOldest(sub: Subscription): boolean {
+    if (sub.queue.size <= 1) return false
+    this.queuedBytes -= sub.queue.shift()!.bytes
+    sub.lost++
+    return true
   }
 
   /**
    * Ends a subscription (unsubscribe, topic deleted) without losing what was
    * published before the end: its queued frames, and its SLOW_CONSUMER notice
-   * if it lost any, move into the reply queue, merged by serial, so they go out
-   * before the ack or info frame that the caller queues next.
+   * if it lost any, move into the reply queue at their place by serial, so they
+   * go out before the ack or info frame that the caller queues next.
+   *
+   * Cost: O(log n) to find the place, plus the replies queued after the
+   * subscription's oldest waiting frame (usually none or one: the ack of the
+   * publish that queued it), plus the frames moved. Never a copy of the whole
+   * reply queue, so a client that repeats subscribe/publish/unsubscribe pays
+   * linear work in what it sent.
    */
   retire(sub: Subscription): void {
     this.subscriptions.delete(sub.topic.name)
@@ -69,18 +109,34 @@ export class ClientConnection implements Session {
     if (sub.lost > 0) {
       const text = slowConsumerNotice(sub)
       moved.push({ text, bytes: Buffer.byteLength(text), serial: sub.queue.peek()?.serial ?? 0, event: false, at: 0 })
+      this.queuedBytes += moved[0]!.bytes
     }
     for (let frame = sub.queue.shift(); frame !== undefined; frame = sub.queue.shift()) moved.push(frame)
     if (moved.length === 0) return
-    const pending = this.control.slice(this.controlHead)
-    const merged: OutboundFrame[] = []
+    const control = this.control
+    const at = this.firstAfter(moved[0]!.serial)
+    if (at === control.length) {
+      for (const frame of moved) control.push(frame)
+      return
+    }
+    const later = control.splice(at)
     let i = 0
     let j = 0
-    while (i < pending.length && j < moved.length) merged.push(moved[j]!.serial < pending[i]!.serial ? moved[j++]! : pending[i++]!)
-    while (i < pending.length) merged.push(pending[i++]!)
-    while (j < moved.length) merged.push(moved[j++]!)
-    this.control = merged
-    this.controlHead = 0
+    while (i < later.length && j < moved.length) control.push(moved[j]!.serial < later[i]!.serial ? moved[j++]! : later[i++]!)
+    while (i < later.length) control.push(later[i++]!)
+    while (j < moved.length) control.push(moved[j++]!)
+  }
+
+  /** Index of the first queued reply with a serial above `serial` (binary search over the sorted reply queue). */
+  private firstAfter(serial: number): number {
+    let lo = this.controlHead
+    let hi = this.control.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (this.control[mid]!.serial > serial) hi = mid
+      else lo = mid + 1
+    }
+    return lo
   }
 
   pendingReplies(): number {
@@ -93,14 +149,19 @@ export class ClientConnection implements Session {
     return false
   }
 
-  /** Writes pending frames, in serial order, until the sink's high-water mark. */
-  flush(): void {
-    this.written = 0
-    this.writtenBytes = 0
-    this.writtenEvents = 0
-    if (this.closed) return
+  /**
+   * Writes pending frames, in serial order, until the sink's high-water mark.
+   * Returns what it wrote: one object per connection, reused (no allocation on
+   * the fan-out path), valid until the next flush.
+   */
+  flush(): FlushResult {
+    const written = this.written
+    written.frames = 0
+    written.bytes = 0
+    written.events = 0
+    if (this.closed) return written
     let budget = this.highWater - this.sink.bufferedAmount()
-    if (budget <= 0) return
+    if (budget <= 0) return written
     const active: Subscription[] = []
     for (const sub of this.subscriptions.values()) if (sub.queue.size > 0) active.push(sub)
     this.sink.cork(() => {
@@ -112,20 +173,23 @@ export class ClientConnection implements Session {
       this.control = []
       this.controlHead = 0
     }
+    this.queuedBytes -= written.bytes
+    return written
   }
 
   /** Writes replies with serial below `until`. */
   private writeControl(budget: number, until: number): number {
     const sink = this.sink
+    const written = this.written
     while (budget > 0 && this.controlHead < this.control.length) {
       const frame = this.control[this.controlHead]!
       if (frame.serial >= until) break
       this.controlHead++
       sink.send(frame.text)
       budget -= frame.bytes
-      this.written++
-      this.writtenBytes += frame.bytes
-      if (frame.event) this.writtenEvents++
+      written.frames++
+      written.bytes += frame.bytes
+      if (frame.event) written.events++
     }
     return budget
   }
@@ -134,12 +198,15 @@ export class ClientConnection implements Session {
   private writeSubscription(sub: Subscription, budget: number, until: number): number {
     const sink = this.sink
     const queue = sub.queue
+    const written = this.written
     if (sub.lost > 0) {
       const notice = slowConsumerNotice(sub)
+      const bytes = Buffer.byteLength(notice)
       sink.send(notice)
-      budget -= notice.length
-      this.written++
-      this.writtenBytes += notice.length
+      budget -= bytes
+      written.frames++
+      written.bytes += bytes
+      this.queuedBytes += bytes // not queued before: balances the subtraction of what was written
     }
     while (budget > 0) {
       const frame = queue.peek()
@@ -147,9 +214,9 @@ export class ClientConnection implements Session {
       queue.shift()
       sink.send(frame.text)
       budget -= frame.bytes
-      this.written++
-      this.writtenBytes += frame.bytes
-      this.writtenEvents++
+      written.frames++
+      written.bytes += frame.bytes
+      written.events++
     }
     return budget
   }

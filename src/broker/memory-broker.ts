@@ -14,6 +14,7 @@ import type { Message } from '../protocol/frames'
 import { ackFrame, errorFrame, eventFrame, infoFrame, now } from '../protocol/server-frames'
 import type { Broker, BrokerBacklog, BrokerHealth, PublishResult, Session, Sink, SubscribeRequest, TopicStats, TopicSummary } from './broker'
 import { ClientConnection, type OutboundFrame } from './connection'
+import { HistoryBudget } from './history'
 import { Subscription } from './subscription'
 import { type BrokerObserver, noopObserver } from './observer'
 import { Topic } from './topic'
@@ -30,6 +31,17 @@ export interface MemoryBrokerOptions {
   maxTopics?: number
   /** Topics one connection may subscribe to. Default unlimited. */
   maxSubscriptionsPerConnection?: number
+  /** Bytes of history kept per topic (HISTORY_MAX_BYTES). Default unlimited. */
+  historyMaxBytes?: number
+  /** Bytes of history kept over all topics; the oldest across topics goes first (HISTORY_TOTAL_MAX_BYTES). Default unlimited. */
+  historyTotalMaxBytes?: number
+  /**
+   * Bytes that may wait for one connection, over its replies and all its
+   * subscription queues (MAX_QUEUED_BYTES_PER_CONNECTION). Past it, drop_oldest
+   * drops the offered subscription's oldest events; what still does not fit
+   * closes the connection as a slow consumer. Default unlimited.
+   */
+  maxQueuedBytesPerConnection?: number
 }
 
 export class MemoryBroker implements Broker {
@@ -45,11 +57,16 @@ export class MemoryBroker implements Broker {
   private closing = false
   /** When the pending flush was queued (performance.now()), for the flush-delay metric. */
   private flushQueuedAt = 0
+  private readonly historyBudget: HistoryBudget
+  private readonly maxQueuedBytes: number
 
   constructor(
     private readonly options: MemoryBrokerOptions,
     private readonly observer: BrokerObserver = noopObserver,
-  ) {}
+  ) {
+    this.historyBudget = new HistoryBudget(options.historyTotalMaxBytes ?? Infinity)
+    this.maxQueuedBytes = options.maxQueuedBytesPerConnection ?? Infinity
+  }
 
   /** A connection whose sink is backed up and holds more unsent replies than this is closed as a slow consumer. */
   private get maxPendingReplies(): number {
@@ -84,7 +101,7 @@ export class MemoryBroker implements Broker {
     if (this.topics.has(name)) throw new HeraldError(ErrorCode.TOPIC_EXISTS, `Topic '${name}' already exists`)
     const max = this.options.maxTopics ?? Infinity
     if (this.topics.size >= max) throw new HeraldError(ErrorCode.LIMIT_EXCEEDED, `topic limit reached (MAX_TOPICS=${max})`)
-    this.topics.set(name, new Topic(name, this.options.historySize))
+    this.topics.set(name, new Topic(name, { size: this.options.historySize, maxBytes: this.options.historyMaxBytes }, this.historyBudget))
   }
 
   deleteTopic(name: string): void {
@@ -119,7 +136,9 @@ export class MemoryBroker implements Broker {
       topic.subscribers.add(sub)
     }
     this.queueReply(connection, this.frame(ackFrame(request.requestId, topic.name)))
-    if (request.lastN > 0) for (const past of topic.history.last(request.lastN)) connection.pushControl(past)
+    // A replayed frame shares the history's text but gets a fresh serial: the reply queue stays sorted by serial.
+    if (request.lastN > 0) for (const past of topic.history.last(request.lastN)) connection.pushControl(this.replayOf(past))
+    this.checkQueued(connection)
     this.schedule(connection)
   }
 
@@ -146,18 +165,20 @@ export class MemoryBroker implements Broker {
     this.observer.published(topic.name, frame.bytes)
     const evict = this.options.slowConsumerPolicy === 'disconnect'
     for (const sub of topic.subscribers) {
+      const connection = sub.connection
       // A full queue on a socket that can still take bytes is not a slow consumer: it only means many
       // publishes arrived in this event-loop turn. Flush it now; drop-oldest is for a socket that is backed up.
-      if (sub.queue.size === sub.queue.capacity && !sub.connection.stalled) this.flushConnection(sub.connection)
-      if (sub.offer(frame)) {
+      if (sub.queue.size === sub.queue.capacity && !connection.stalled) this.flushConnection(connection)
+      if (connection.offer(sub, frame) !== undefined) {
         topic.dropped++
         this.observer.dropped(topic.name)
         if (evict) {
-          this.evictSlow(sub.connection, `queue overflow on topic '${topic.name}' (queue size ${this.options.queueSize}): disconnecting`)
+          this.evictSlow(connection, `queue overflow on topic '${topic.name}' (queue size ${this.options.queueSize}): disconnecting`)
           continue
         }
       }
-      this.schedule(sub.connection)
+      if (connection.queuedBytes > this.maxQueuedBytes && !this.fitQueued(connection, sub)) continue
+      this.schedule(connection)
     }
     return { seq }
   }
@@ -180,7 +201,15 @@ export class MemoryBroker implements Broker {
     return Object.fromEntries(
       [...this.topics.values()].map((t) => [
         t.name,
-        { messages: t.seq, subscribers: t.subscribers.size, dropped: t.dropped, bytes: t.bytes, history: t.history.size, last_publish: t.lastPublish },
+        {
+          messages: t.seq,
+          subscribers: t.subscribers.size,
+          dropped: t.dropped,
+          bytes: t.bytes,
+          history: t.history.size,
+          history_bytes: t.history.bytes,
+          last_publish: t.lastPublish,
+        },
       ]),
     )
   }
@@ -229,17 +258,54 @@ export class MemoryBroker implements Broker {
     return { text, bytes: Buffer.byteLength(text), serial: ++this.serial, event, at: event ? performance.now() : 0 }
   }
 
+  private replayOf(past: OutboundFrame): OutboundFrame {
+    return { text: past.text, bytes: past.bytes, serial: ++this.serial, event: true, at: 0 }
+  }
+
   private queueReply(connection: ClientConnection, frame: OutboundFrame): void {
     connection.pushControl(frame)
     if (connection.stalled && connection.pendingReplies() > this.maxPendingReplies)
       this.evictSlow(connection, `more than ${this.maxPendingReplies} replies unread: disconnecting`)
+    else this.checkQueued(connection)
+  }
+
+  /**
+   * Keeps what waits for one connection bounded in bytes whatever it sends:
+   * a socket that can take bytes is written to now (not at the end of the
+   * event-loop turn: one client's burst of frames must not pile up replies);
+   * a connection still over MAX_QUEUED_BYTES_PER_CONNECTION is closed as a
+   * slow consumer.
+   */
+  private checkQueued(connection: ClientConnection): void {
+    if (connection.closed) return
+    if (!connection.stalled && connection.queuedBytes >= this.options.socketHighWaterBytes) this.flushConnection(connection)
+    if (connection.queuedBytes > this.maxQueuedBytes) this.evictSlow(connection, `more than ${this.maxQueuedBytes} bytes unread: disconnecting`)
+  }
+
+  /**
+   * A publish took `connection` over its byte budget. Writes what the socket
+   * takes; under drop_oldest then drops the oldest events of `sub` (counted
+   * and announced like any drop); closes the connection if it still does not
+   * fit. Returns false when the connection was closed.
+   */
+  private fitQueued(connection: ClientConnection, sub: Subscription): boolean {
+    if (!connection.stalled) this.flushConnection(connection)
+    if (this.options.slowConsumerPolicy === 'drop_oldest')
+      while (connection.queuedBytes > this.maxQueuedBytes && connection.dropOldest(sub)) {
+        sub.topic.dropped++
+        this.observer.dropped(sub.topic.name)
+      }
+    if (connection.closed) return false
+    if (connection.queuedBytes <= this.maxQueuedBytes) return true
+    this.evictSlow(connection, `more than ${this.maxQueuedBytes} bytes unread: disconnecting`)
+    return false
   }
 
   private evictSlow(connection: ClientConnection, why: string): void {
     if (connection.closed) return
     connection.sink.send(errorFrame(undefined, ErrorCode.SLOW_CONSUMER, why))
     this.observer.slowConsumer('disconnect', { connection: connection.id, reason: why })
-    connection.sink.close(CloseCode.SLOW_CONSUMER, CloseReason.SLOW_CONSUMER)
+    connection.sink.close(CloseCode.SLOW_CONSUMER, CloseReason.SLOW_CONSUMER, 'after-delivery')
     this.disconnect(connection)
   }
 
@@ -266,8 +332,8 @@ export class MemoryBroker implements Broker {
   }
 
   private flushConnection(connection: ClientConnection): void {
-    connection.flush()
-    if (connection.written > 0) this.observer.delivered(connection.written, connection.writtenBytes, connection.writtenEvents)
+    const written = connection.flush()
+    if (written.frames > 0) this.observer.delivered(written.frames, written.bytes, written.events)
     if (connection.notices.length > 0) {
       for (const n of connection.notices) this.observer.slowConsumer('notice', { connection: connection.id, topic: n.topic, dropped: n.dropped })
       connection.notices.length = 0

@@ -4,7 +4,8 @@ import type { Topic } from './topic'
 
 /**
  * One connection's subscription to one topic (key: connection + topic), with
- * its bounded drop-oldest queue of frames not yet written to the socket.
+ * its bounded drop-oldest queue of frames not yet written to the socket. The
+ * connection owns the queue's byte accounting (`ClientConnection.offer`).
  */
 export class Subscription {
   readonly queue: Ring<OutboundFrame>
@@ -19,12 +20,5 @@ export class Subscription {
     queueSize: number,
   ) {
     this.queue = new Ring(queueSize)
-  }
-
-  /** Queues `frame`; on a full queue drops the oldest. Returns true if one was dropped. */
-  offer(frame: OutboundFrame): boolean {
-    if (this.queue.push(frame) === undefined) return false
-    this.lost++
-    return true
   }
 }

@@ -1,8 +1,8 @@
-import { Ring } from './ring'
 import type { OutboundFrame } from './connection'
+import { History, type HistoryBudget, type HistoryLimits } from './history'
 import type { Subscription } from './subscription'
 
-/** A topic: its subscribers, its sequence counter, and its history ring for replay. */
+/** A topic: its subscribers, its sequence counter, and its history for replay. */
 export class Topic {
   /** Sequence number of the last message published; the next gets seq + 1. Starts at 0. */
   seq = 0
@@ -11,13 +11,14 @@ export class Topic {
   /** UTF-8 bytes of event frames published. */
   bytes = 0
   lastPublish: string | null = null
-  readonly history: Ring<OutboundFrame>
+  readonly history: History<OutboundFrame>
   readonly subscribers = new Set<Subscription>()
 
   constructor(
     readonly name: string,
-    historySize: number,
+    limits: HistoryLimits,
+    budget: HistoryBudget,
   ) {
-    this.history = new Ring(historySize)
+    this.history = new History(limits, budget)
   }
 }

@@ -23,6 +23,7 @@ export const StatsBody = t.Object({
       dropped: Count('Dropped from slow subscribers’ queues.'),
       bytes: Count('UTF-8 bytes of event frames published.'),
       history: Count('Messages held for replay.'),
+      history_bytes: Count('UTF-8 bytes of the messages held for replay.'),
       last_publish: t.Union([t.String({ description: 'ISO-8601 UTC time of the last publish.' }), t.Null()]),
     }),
   ),

@@ -31,8 +31,28 @@ export const BROADCAST_TOPIC = 'herald:broadcast'
 
 type Socket = ServerWebSocket<WsConnection>
 
+/**
+ * Adapts a Bun socket to the broker's Sink.
+ *
+ * A close 'after-delivery' (slow consumer, rate-limit abuse) must not cut off
+ * what is already on its way: the socket's own buffer and the kernel's can
+ * hold megabytes that the client has not read yet, and a close frame sent now
+ * would start Bun's close handshake timer while the client is still paused, so
+ * it would be dropped without ever seeing why. Instead the sink sends a
+ * WebSocket ping behind those bytes and closes when the client's pong comes
+ * back: the client has then read everything before it, and gets the close
+ * frame at once. A client that does not answer within `closeFlushTimeoutMs`
+ * is terminated (1006 on its side). One timer per such close: they are rare.
+ */
 class BunSocketSink implements Sink {
-  constructor(private readonly ws: Socket) {}
+  /** A close decided by the server and waiting for delivery (or timed out), kept to report its code. */
+  private decided: { code: number; reason: string } | undefined
+  private timer: ReturnType<typeof setTimeout> | undefined
+
+  constructor(
+    private readonly ws: Socket,
+    private readonly closeFlushTimeoutMs: number,
+  ) {}
   send(text: string): number {
     return this.ws.sendText(text)
   }
@@ -42,8 +62,38 @@ class BunSocketSink implements Sink {
   bufferedAmount(): number {
     return this.ws.getBufferedAmount()
   }
-  close(code: number, reason: string): void {
-    this.ws.close(code, reason)
+  close(code: number, reason: string, when: 'now' | 'after-delivery' = 'now'): void {
+    if (when === 'now') {
+      clearTimeout(this.timer)
+      this.ws.close(code, reason)
+      return
+    }
+    if (this.decided) return
+    this.decided = { code, reason }
+    this.timer = setTimeout(() => this.ws.terminate(), this.closeFlushTimeoutMs)
+    this.timer.unref?.()
+    this.ws.ping()
+  }
+  /** True once the server decided to close this socket: nothing more the client sends is executed. */
+  get closing(): boolean {
+    return this.decided !== undefined
+  }
+  /** The client answered a ping: if a close was waiting for delivery, everything before it has been read. */
+  ponged(): void {
+    if (!this.decided || this.timer === undefined) return
+    clearTimeout(this.timer)
+    this.timer = undefined
+    this.ws.close(this.decided.code, this.decided.reason)
+  }
+  /**
+   * The socket is gone: forgets a waiting close and returns the close the server
+   * had decided, if any — what the logs and metrics report, even when the client
+   * vanished before it could be delivered.
+   */
+  settle(): { code: number; reason: string } | undefined {
+    clearTimeout(this.timer)
+    this.timer = undefined
+    return this.decided
   }
 }
 
@@ -67,11 +117,14 @@ interface RouteContext {
   liveness: PeerLiveness
   /** Undefined when RATE_LIMIT_PER_SEC is 0 (off). */
   rateLimit: RateLimitOptions | undefined
+  /** How long a close 'after-delivery' waits for the client to read what precedes it (CLOSE_FLUSH_TIMEOUT_MS). */
+  closeFlushTimeoutMs: number
 }
 
 /** A socket's `data`: its session, and the handlers Elysia's websocket dispatcher calls as `ws.data.open(ws)` etc. */
 class WsConnection implements LivePeer {
   private session: Session | undefined
+  private sink: BunSocketSink | undefined
   private readonly limiter: RateLimiter | undefined
   heardAt = 0
   socket!: Socket
@@ -82,7 +135,8 @@ class WsConnection implements LivePeer {
 
   open(ws: Socket): void {
     const { broker, access, liveness, observer, log } = this.route
-    this.session = broker.connect(new BunSocketSink(ws))
+    this.sink = new BunSocketSink(ws, this.route.closeFlushTimeoutMs)
+    this.session = broker.connect(this.sink)
     this.socket = ws
     access.connections++
     ws.subscribe(BROADCAST_TOPIC)
@@ -96,11 +150,12 @@ class WsConnection implements LivePeer {
     const { broker, liveness, observer, log, logInternal } = this.route
     liveness.heard(this)
     observer.messageBytes(typeof message === 'string' ? Buffer.byteLength(message) : message.byteLength)
-    if (!this.session) return
+    if (!this.session || this.sink?.closing) return
     if (dispatchFrame(broker, this.session, message, logInternal, this.limiter, observer) === 'abusive') {
       log.warn('rate_limit_close', { session: this.session.id })
       // After the pending flush (queued earlier on the same turn), so the last RATE_LIMITED reply goes out first.
-      setImmediate(() => ws.close(CloseCode.RATE_LIMIT_ABUSE, CloseReason.RATE_LIMIT_ABUSE))
+      const sink = this.sink
+      setImmediate(() => sink?.close(CloseCode.RATE_LIMIT_ABUSE, CloseReason.RATE_LIMIT_ABUSE, 'after-delivery'))
     }
   }
 
@@ -114,11 +169,16 @@ class WsConnection implements LivePeer {
 
   pong(): void {
     this.route.liveness.heard(this)
+    this.sink?.ponged()
   }
 
-  close(_ws: Socket, code: number, reason: string): void {
+  close(_ws: Socket, closedWith: number, closeReason: string): void {
+    let code = closedWith
+    let reason = closeReason
     const { broker, access, liveness, observer, log } = this.route
     liveness.remove(this)
+    const decided = this.sink?.settle()
+    if (decided) ({ code, reason } = decided)
     const session = this.session
     if (!session) return
     this.session = undefined
@@ -145,6 +205,7 @@ export function wsRoute(
     observer,
     liveness,
     rateLimit: config.rateLimitPerSec > 0 ? { perSec: config.rateLimitPerSec, burst: config.rateLimitBurst, closeAfterMs: config.rateLimitCloseAfterMs } : undefined,
+    closeFlushTimeoutMs: config.closeFlushTimeoutMs,
   }
   return new Elysia({ name: 'ws-route' }).get(
     '/ws',

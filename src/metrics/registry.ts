@@ -52,7 +52,7 @@ export function createRegistry(observer: MetricsObserver, broker: Source, option
       },
     })
   }
-  const perTopic = (field: 'messages' | 'dropped' | 'bytes' | 'subscribers' | 'history', set: (value: number, labels?: Record<string, string>) => void, extra: Record<string, string> = {}) => {
+  const perTopic = (field: 'messages' | 'dropped' | 'bytes' | 'subscribers' | 'history' | 'history_bytes', set: (value: number, labels?: Record<string, string>) => void, extra: Record<string, string> = {}) => {
     for (const [topic, s] of Object.entries(broker.stats())) set(s[field], { ...extra, topic })
   }
 
@@ -66,6 +66,12 @@ export function createRegistry(observer: MetricsObserver, broker: Source, option
     if (options.topicLabels) return perTopic('history', set)
     let total = 0
     for (const s of Object.values(broker.stats())) total += s.history
+    set(total)
+  })
+  gauge('herald_history_bytes', 'UTF-8 bytes of the messages held in topic histories (bounded by HISTORY_MAX_BYTES per topic and HISTORY_TOTAL_MAX_BYTES in all).', topicLabel, (set) => {
+    if (options.topicLabels) return perTopic('history_bytes', set)
+    let total = 0
+    for (const s of Object.values(broker.stats())) total += s.history_bytes
     set(total)
   })
   gauge('herald_queued_frames', 'Frames waiting inside the server for slow sockets (subscription queues and reply queues).', [], (set) => set(broker.backlog().queued))

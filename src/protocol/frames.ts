@@ -15,7 +15,19 @@ export const TopicName = Type.String({
 })
 
 const UUID_PATTERN = '^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$'
-const RequestId = Type.Optional(Type.String({ description: 'Any string; echoed in the reply.', error: 'request_id must be a string' }))
+/**
+ * Longest request_id accepted. It is echoed in the reply, so an unbounded one
+ * would let a client make the server hold replies of any size (1 MiB each).
+ */
+export const MAX_REQUEST_ID_LENGTH = 1024
+const RequestId = Type.Optional(
+  Type.String({
+    maxLength: MAX_REQUEST_ID_LENGTH,
+    description: `Any string of up to ${MAX_REQUEST_ID_LENGTH} characters; echoed in the reply.`,
+    // The length has its own message, checked first by the decoder (decode-frame.ts).
+    error: 'request_id must be a string',
+  }),
+)
 const ClientId = Type.String({ minLength: 1, description: 'Labels the subscription; required.', error: 'client_id must be a non-empty string' })
 
 export const SubscribeFrame = Type.Object({

@@ -1,28 +1,12 @@
 import { afterEach, describe, expect, test } from 'bun:test'
 import type { Session } from '../../src/broker/broker'
-import { MemoryBroker, type MemoryBrokerOptions } from '../../src/broker/memory-broker'
+import type { MemoryBroker } from '../../src/broker/memory-broker'
 import { HeraldError } from '../../src/errors'
 import { ackFrame } from '../../src/protocol/server-frames'
+import { closeAllBrokers, makeBroker } from '../helpers/broker'
 import { FakeSink, turn } from '../helpers/fake-sink'
 
-const brokers: MemoryBroker[] = []
-afterEach(() => {
-  // Releases every connection (and the stall poll timer) so nothing outlives a test.
-  for (const b of brokers.splice(0)) b.closeAll(1001, 'test over')
-})
-
-function makeBroker(options: Partial<MemoryBrokerOptions> = {}) {
-  // A long stall poll: these tests report drain explicitly with broker.drained().
-  const broker = new MemoryBroker({ queueSize: 100, historySize: 100, slowConsumerPolicy: 'drop_oldest', socketHighWaterBytes: 1 << 20, stallPollMs: 60_000, ...options })
-  brokers.push(broker)
-  const client = () => {
-    const sink = new FakeSink()
-    return { sink, session: broker.connect(sink) }
-  }
-  let n = 0
-  const publish = (topic: string, payload: unknown = ++n) => broker.publish(topic, { id: crypto.randomUUID(), payload })
-  return { broker, client, publish }
-}
+afterEach(closeAllBrokers)
 
 const describeFrame = (f: Record<string, any>) =>
   f.type === 'event' ? `event:${f.topic}:${f.seq}` : f.type === 'error' ? `error:${f.error.code}` : f.type === 'info' ? `info:${f.msg}:${f.topic}` : f.type
