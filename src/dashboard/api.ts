@@ -66,6 +66,8 @@ export interface TopicStats {
   dropped: number
   bytes: number
   history: number
+  /** UTF-8 bytes of the messages held for replay (servers since the history byte limits). */
+  history_bytes?: number
   last_publish: string | null
 }
 

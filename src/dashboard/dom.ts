@@ -25,6 +25,13 @@ const oneDecimal = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1, mi
 export const formatCount = (n: number) => integer.format(n)
 export const formatRate = (perSec: number) => `${oneDecimal.format(perSec)} /s`
 
+/** 512 B, 4.2 KB, 1.5 MB (powers of 1024, as the server's limits are written). */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`
+  if (n < 1024 * 1024) return `${oneDecimal.format(n / 1024)} KB`
+  return `${oneDecimal.format(n / (1024 * 1024))} MB`
+}
+
 /** 3 d 4 h, 5 h 6 min, 7 min 8 s, 9 s. */
 export function formatUptime(seconds: number): string {
   const d = Math.floor(seconds / 86400), hr = Math.floor((seconds % 86400) / 3600), min = Math.floor((seconds % 3600) / 60), s = seconds % 60

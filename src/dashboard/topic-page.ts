@@ -3,7 +3,7 @@
  * publish form, and whatever extension panels this server supports (extensions.ts).
  */
 import { apiKey } from './api'
-import { append, formatAgo, formatClock, formatCount, h } from './dom'
+import { append, formatAgo, formatBytes, formatClock, formatCount, h } from './dom'
 import { topicPanels } from './extensions'
 import { type FeedState, type LiveEvent, type TopicFeed, openTopicFeed } from './live'
 import type { Monitor } from './monitor'
@@ -173,7 +173,7 @@ export function topicView(monitor: Monitor, topic: string): { element: HTMLEleme
       ['subscribers', formatCount(s.subscribers)],
       ['messages', formatCount(s.messages)],
       ['dropped', formatCount(s.dropped)],
-      ['history held', formatCount(s.history)],
+      ['history held', s.history_bytes === undefined ? formatCount(s.history) : `${formatCount(s.history)} · ${formatBytes(s.history_bytes)}`],
       ['last publish', formatAgo(s.last_publish)],
     ] as const)
       append(counters, h('div', {}, h('dt', {}, label), h('dd', {}, value)))

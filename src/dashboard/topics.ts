@@ -1,6 +1,6 @@
 /** The topics table: filter, create, delete (after a confirmation dialog), one row per topic, updated in place. */
 import { ApiError, type TopicStats, api } from './api'
-import { formatAgo, formatCount, h } from './dom'
+import { formatAgo, formatBytes, formatCount, h } from './dom'
 import type { Monitor } from './monitor'
 
 /** The topic page's address (main.ts routes it). */
@@ -68,7 +68,8 @@ export function topicsSection(monitor: Monitor): { element: HTMLElement; dispose
         rows.set(name, found)
       }
       const r = found
-      const values = [formatCount(s.subscribers), formatCount(s.messages), formatCount(s.dropped), formatCount(s.history), formatAgo(s.last_publish)]
+      const history = s.history_bytes === undefined ? formatCount(s.history) : `${formatCount(s.history)} · ${formatBytes(s.history_bytes)}`
+      const values = [formatCount(s.subscribers), formatCount(s.messages), formatCount(s.dropped), history, formatAgo(s.last_publish)]
       values.forEach((v, i) => r.cells[i]!.textContent !== v && (r.cells[i]!.textContent = v))
       r.cells[2]!.classList.toggle('warn', s.dropped > 0)
       const visible = name.toLowerCase().includes(needle)
