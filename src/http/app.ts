@@ -12,6 +12,7 @@ import type { AccessObserver } from '../metrics/access-metrics'
 import { type AccessState, restAccess } from './access-control'
 import { PUBLIC_PATHS } from './auth'
 import { cors } from './cors'
+import { dashboardRoutes } from './dashboard-routes'
 import { DOCS_PATHS, docsRoutes } from './docs-routes'
 import { metricsRoute } from './metrics-route'
 import { restErrors } from './rest-errors'
@@ -53,7 +54,9 @@ export function createApp({ config, broker, log, access, metrics, liveness, wsAc
       closeOnBackpressureLimit: false,
       perMessageDeflate: false,
     },
-    serve: { maxRequestBodySize: config.maxPayloadBytes },
+    // development: false, whatever NODE_ENV says: Bun's development mode rebuilds HTML imports with a
+    // hot-reload client and prints to stdout (dashboard-routes.ts). `routes` go to Bun.serve as they are.
+    serve: { maxRequestBodySize: config.maxPayloadBytes, development: false, routes: dashboardRoutes(config) },
   })
     .use(restErrors(log))
     .use(cors(config))
@@ -62,5 +65,5 @@ export function createApp({ config, broker, log, access, metrics, liveness, wsAc
     .use(topicRoutes(broker, log))
     .use(metrics ? metricsRoute(metrics.registry, config.metricsPublic) : new Elysia({ name: 'no-metrics' }))
     .use(wsRoute(broker, log, config, access, metrics?.observer, liveness, wsAccess))
-    .use(docsRoutes(config.docsPublic))
+    .use(docsRoutes(config.docsPublic, config.dashboard))
 }
