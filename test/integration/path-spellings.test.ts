@@ -8,8 +8,9 @@
  * protected route may run its handler without the key.
  */
 import { describe, expect, test } from 'bun:test'
-import { connect as tcpConnect } from 'node:net'
+import { type Socket, connect as tcpConnect } from 'node:net'
 import { startServer } from '../helpers/server'
+import { HMAC_SECRET, hmacKey, mint } from '../helpers/tokens'
 import { rawUpgrade } from '../helpers/upgrade'
 import { within } from '../helpers/wait'
 import { connect } from '../helpers/ws-client'
@@ -61,6 +62,43 @@ describe('/ws: one decision for every path spelling that reaches the upgrade', (
     }
     expect((await fetch(`${server.http}/health`).then((r) => r.json() as Promise<any>)).connections).toBe(2)
     for (const c of [a, b]) expect((await c.request({ type: 'ping' })).type).toBe('pong')
+  })
+
+  test('MAX_CONNECTIONS under a burst: 100 concurrent upgrades (tokens being verified meanwhile) open exactly the free slots', async () => {
+    for (const withToken of [false, true]) {
+      await using server = startServer({ maxConnections: 5, ...(withToken ? { tokenHmacSecret: HMAC_SECRET } : {}) })
+      const headers: Record<string, string> = withToken ? { authorization: `Bearer ${await mint(hmacKey)}` } : {}
+      const sockets: Socket[] = []
+      try {
+        const statuses = await Promise.all(
+          Array.from({ length: 100 }, (_, i) =>
+            within(
+              new Promise<string>((resolve) => {
+                const socket = tcpConnect({ host: '127.0.0.1', port: server.port })
+                sockets.push(socket)
+                let text = ''
+                socket.on('error', () => resolve('error'))
+                socket.on('data', (d) => {
+                  text += d.toString('latin1')
+                  if (text.includes('\r\n')) resolve(text.split(' ')[1]!)
+                })
+                const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')
+                socket.on('connect', () =>
+                  socket.write(`GET ${reaching[i % reaching.length]} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`),
+                )
+              }),
+              5000,
+              `the answer to upgrade ${i}`,
+            ),
+          ),
+        )
+        const count = (status: string) => statuses.filter((s) => s === status).length
+        expect({ withToken, upgraded: count('101'), refused: count('503') }).toEqual({ withToken, upgraded: 5, refused: 95 })
+        expect((await fetch(`${server.http}/health`).then((r) => r.json() as Promise<any>)).connections).toBe(5)
+      } finally {
+        for (const socket of sockets) socket.destroy()
+      }
+    }
   })
 
   test('shutdown: no spelling is upgraded once shutdown has begun, even on a request already in flight', async () => {
