@@ -45,6 +45,7 @@ export class ConnectionAuth implements FramePermissions {
   private topics: Set<string> | undefined
   private closed = false
   private expired = false
+  private refreshing = false
   private onExpired: (() => void) | undefined
 
   constructor(
@@ -97,11 +98,16 @@ export class ConnectionAuth implements FramePermissions {
 
   async refresh(text: string): Promise<string[]> {
     if (!this.token || !this.context) throw new HeraldError(ErrorCode.FORBIDDEN, 'this connection holds no token to refresh')
+    // One verification in flight per connection: a client cannot pile up signature checks (and their memory).
+    if (this.refreshing) throw new HeraldError(ErrorCode.BAD_REQUEST, 'a refresh is already in progress: wait for its reply')
+    this.refreshing = true
     let next: VerifiedToken
     try {
       next = await this.context.verifier.verify(text)
     } catch {
       throw new HeraldError(ErrorCode.UNAUTHORIZED, 'invalid token')
+    } finally {
+      this.refreshing = false
     }
     if (this.closed) return []
     this.assertLive() // expired while the new token was being verified: too late, the close is on its way

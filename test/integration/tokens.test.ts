@@ -11,6 +11,7 @@ import { startHerald } from '../../src/server'
 import { scrape } from '../helpers/prometheus'
 import { startServer } from '../helpers/server'
 import { HMAC_SECRET, at, hmacKey, keyPair, mint, unsecured, writeKeyFile } from '../helpers/tokens'
+import { encodeClientFrame, json, rawConnect } from '../helpers/raw-ws'
 import { rawUpgrade } from '../helpers/upgrade'
 import { within } from '../helpers/wait'
 import { connect, uuid } from '../helpers/ws-client'
@@ -180,6 +181,25 @@ describe('permissions on the socket', () => {
     expect(await alice.nextOfType('event')).toMatchObject({ topic: 'orders' })
     expect(alice.inbox.filter((f) => f.type === 'event')).toEqual([])
     expect((await alice.request({ type: 'subscribe', topic: 'chat.room1' })).error.code).toBe('FORBIDDEN')
+  })
+
+  test('one refresh at a time: a second one while the first is verified gets BAD_REQUEST; the first still applies', async () => {
+    await using server = await setup()
+    const raw = await rawConnect(server.port, `/ws?token=${await mint(hmacKey, { herald: { subscribe: ['orders'] } })}`)
+    try {
+      const token = await mint(hmacKey, { herald: { subscribe: ['orders', 'chat.*'] } })
+      // Both frames in one TCP write: the server reads them in one turn, so the second arrives while the first is verified.
+      const frame = (request_id: string) => encodeClientFrame(1, Buffer.from(JSON.stringify({ type: 'refresh', token, request_id })))
+      raw.write(Buffer.concat([frame('first'), frame('second')]))
+      const replies = (await raw.waitForTextFrames(2, 3000)).map(json).sort((a, b) => a.request_id.localeCompare(b.request_id))
+      expect(replies.map((r) => [r.request_id, r.type, r.error?.code])).toEqual([
+        ['first', 'ack', undefined],
+        ['second', 'error', 'BAD_REQUEST'],
+      ])
+      await raw.subscribe('chat.room1', 'alice')
+    } finally {
+      raw.destroy()
+    }
   })
 
   test('a refresh on a connection without a token is FORBIDDEN', async () => {
