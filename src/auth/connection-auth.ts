@@ -14,7 +14,7 @@ import type { TokenVerifier, VerifiedToken } from './tokens'
 export type AuthKind = 'none' | 'api_key' | 'token'
 export const AUTH_KINDS: readonly AuthKind[] = ['none', 'api_key', 'token']
 
-/** What dispatch asks of a connection's credential. Every check throws HeraldError; none has side effects but refresh. */
+/** What dispatch asks of a connection's credential. The assert* checks throw HeraldError and change nothing. */
 export interface FramePermissions {
   /** The client_id a subscribe or unsubscribe without one acts as: the token's `sub`; undefined without a token (client_id is then required). */
   readonly defaultClientId: string | undefined

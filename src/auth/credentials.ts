@@ -1,7 +1,7 @@
 /**
  * The server's credentials: the admin API key, and user tokens when a token
  * key is configured. `forUpgrade` turns what a /ws upgrade carries into a
- * ConnectionAuth, or refuses it (undefined → HTTP 401, the same body whatever
+ * ConnectionAuth, or refuses it (a CredentialRefusal → HTTP 401, the same body whatever
  * was wrong). The rules:
  * - with API_KEY set, a key given (`X-API-Key` or `?api_key=`) must be it → `api_key`;
  * - else a token given (`Authorization: Bearer …` or `?token=`) must verify → `token`;
