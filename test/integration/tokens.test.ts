@@ -39,6 +39,10 @@ describe('token keys: each key source verifies its own tokens, on the Authorizat
       // The same claims signed by another key of the same type: refused.
       const other = await keyPair(alg)
       expect((await rawUpgrade(server.port, '/ws', { authorization: `Bearer ${await mint(other.signing)}` })).status).toBe(401)
+      // Algorithm confusion: HS256 "signed" with the server's public key as the HMAC secret. Refused.
+      const confused = await mint({ alg: 'HS256', key: new TextEncoder().encode(pair.publicPem) })
+      expect((await rawUpgrade(server.port, '/ws', { authorization: `Bearer ${confused}` })).status).toBe(401)
+      expect((await rawUpgrade(server.port, '/ws', { authorization: `Bearer ${unsecured({})}` })).status).toBe(401)
     })
 
   test('a JWKS with two keys: kid selects the key', async () => {
