@@ -104,6 +104,7 @@ export class RedisEngine implements Engine {
   private readonly events: Redis
   private readonly followed = new Map<string, Followed>()
   private batch: QueuedPublish[] = []
+  private batchesInFlight = 0
   private handler: EngineHandler = NO_HANDLER
   private readonly reportTimer: ReturnType<typeof setInterval>
   private readonly probeTimer: ReturnType<typeof setInterval>
@@ -209,17 +210,19 @@ export class RedisEngine implements Engine {
 
   /**
    * Queued, and sent with every other publish of this event-loop turn as one
-   * script (see PUBLISH) at the end of the turn: one round trip and one script
-   * run for the batch.
+   * script (see PUBLISH): one round trip and one script run for the batch.
+   * While no batch is in flight a publish goes out at once (low rate, low
+   * latency); while some are, at the end of the turn (high rate, big batches).
    * Publishes keep their order within the batch, batches keep theirs.
    */
   publish(topic: string, message: Message, ts: string): Promise<Published> {
     const [before, after] = eventFrameParts(topic, message, ts)
     return new Promise<Published>((resolve, reject) => {
       this.batch.push({ topic, before, after, ts, resolve, reject })
-      // setImmediate, not nextTick: Bun runs the next-tick queue after each WebSocket message callback, so a
-      // nextTick batch would hold one publish; setImmediate collects every frame of the turn's reads.
-      if (this.batch.length === 1) setImmediate(this.sendBatch)
+      // Nothing in flight: send at once (next tick), so that a lone publish waits for no event-loop turn.
+      // Batches in flight: send at the end of the turn (setImmediate) — Bun runs the next-tick queue after
+      // each WebSocket message callback, so only setImmediate collects every frame of the turn's reads.
+      if (this.batch.length === 1) (this.batchesInFlight === 0 ? process.nextTick : setImmediate)(this.sendBatch)
     })
   }
 
@@ -238,11 +241,14 @@ export class RedisEngine implements Engine {
       args.push(p.before, p.after, this.channel(p.topic), p.ts)
     }
     let results: Array<[number, string]>
+    this.batchesInFlight++
     try {
       results = await this.call(this.commands.heraldPublish(keys.length, ...keys, ...args))
     } catch (error) {
       for (const p of batch) p.reject(error)
       return
+    } finally {
+      this.batchesInFlight--
     }
     batch.forEach((p, i) => {
       const [seq, epoch] = results[i] ?? [0, '']
