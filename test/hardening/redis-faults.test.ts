@@ -69,6 +69,29 @@ if (requireExternal('redis-server', canKill || Boolean(process.env.REDIS_URL), R
       expect((await events(late, 5)).map((e) => e.seq)).toEqual(range(36, 40))
     }, 30_000)
 
+    test('only the PUB/SUB connection drops (CLIENT KILL TYPE pubsub): what was published meanwhile comes from the stream, in order, before newer events', async () => {
+      await using redis = await startRedis()
+      await using c = pair(redis.url)
+      expect(await c.a.createTopic('t')).toBe(201)
+      using sub = await connect(c.b.ws)
+      await sub.request({ type: 'subscribe', topic: 't', client_id: 's' })
+      using pub = await connect(c.a.ws)
+      const { default: Redis } = await import('ioredis')
+      const admin = new Redis(redis.url)
+      try {
+        for (const i of range(1, 5)) await pub.request({ type: 'publish', topic: 't', message: { id: uuid(), payload: i } })
+        // Every PUB/SUB connection is cut (b's included); publishing goes on without pause.
+        const killed = Number(await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub'))
+        expect(killed).toBeGreaterThan(0)
+        for (const i of range(6, 30)) expect((await pub.request({ type: 'publish', topic: 't', message: { id: uuid(), payload: i } })).seq).toBe(i)
+        const got = await events(sub, 30)
+        expect(got.map((e) => e.seq)).toEqual(range(1, 30))
+        expect(got.map((e) => e.message.payload)).toEqual(range(1, 30))
+      } finally {
+        admin.disconnect()
+      }
+    }, 30_000)
+
     test('Redis restarts without its data: subscribers get topic_deleted, and never a seq again from 1 under them', async () => {
       await using redis = await startRedis({ appendOnly: false })
       await using c = pair(redis.url)
