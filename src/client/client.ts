@@ -1,0 +1,482 @@
+/**
+ * HeraldClient: one WebSocket connection to herald's /ws that survives
+ * restarts. It reconnects with backoff (close-policy.ts decides whether),
+ * subscribes again from each subscription's last position, detects a dead
+ * connection from the server's heartbeat, and refreshes its token before
+ * expiry. No runtime dependency: the same code runs in browsers, Bun and
+ * Node ≥ 20 (pass `WebSocket` there, e.g. from the `ws` package).
+ *
+ * States: disconnected → connecting → connected → (connection lost)
+ * disconnected → connecting → … ; `closed` is final (close(), a close code
+ * that says not to retry, or a failed first attempt without
+ * `waitForFirstConnect`).
+ */
+import { backoffDelay } from './backoff'
+import { closeAction } from './close-policy'
+import { type Deferred, deferred, uuid } from './deferred'
+import { Emitter } from './emitter'
+import { HeraldError } from './errors'
+import { type SubscribeOptions, Subscription, type SubscriptionHost } from './subscription'
+import { realTimers, type Timers } from './timers'
+import { tokenExpiry } from './token'
+import type { IncomingAck, IncomingError, IncomingFrame, IncomingInfo, OutgoingFrame } from './wire'
+
+/** The part of the standard WebSocket the client uses (browsers, Bun, Node 22+, the `ws` package). */
+export interface WebSocketLike {
+  readonly readyState: number
+  send(data: string): void
+  close(code?: number, reason?: string): void
+  onopen: ((event: any) => void) | null
+  onmessage: ((event: { data: unknown }) => void) | null
+  onclose: ((event: { code: number; reason: string }) => void) | null
+  onerror: ((event: any) => void) | null
+}
+export type WebSocketConstructor = new (url: string) => WebSocketLike
+
+export interface HeraldClientOptions {
+  /** Sent as `?api_key=` (the admin credential; browsers cannot set headers on a WebSocket). */
+  apiKey?: string
+  /** A user token, sent as `?token=`. */
+  token?: string
+  /** Called before every connection attempt and before the token expires; its result replaces `token`. */
+  getToken?: () => string | Promise<string>
+  /** The WebSocket constructor; default the global one (Node 20 has none: pass `ws`). */
+  WebSocket?: WebSocketConstructor
+  /** The `client_id` of subscriptions. Default: a random UUID per client. */
+  clientId?: string
+  /** Reconnect after a lost connection. Default true. */
+  reconnect?: boolean
+  /** Ceiling of the first reconnect delay (full jitter: a random delay in [0, ceiling)). Default 500 ms. */
+  minReconnectDelayMs?: number
+  /** Largest reconnect delay ceiling. Default 20 000 ms. */
+  maxReconnectDelayMs?: number
+  /** A connection attempt that has not opened after this long is abandoned (and retried). Default 10 000 ms. */
+  connectTimeoutMs?: number
+  /** publish/unsubscribe/subscribe without a reply after this long reject with TIMEOUT (this includes waiting for a connection). Default 10 000 ms. */
+  requestTimeoutMs?: number
+  /**
+   * No frame from the server for this long (the server sends `info ping` every
+   * HEARTBEAT_INTERVAL_MS, default 30 s) → the connection is taken as dead and
+   * replaced. Must exceed the server's interval. Default 75 000 ms; 0 = off.
+   */
+  heartbeatTimeoutMs?: number
+  /** getToken() is called this long before the token's `exp`, and the result sent in a `refresh` frame. Default 30 000 ms. */
+  tokenRefreshMarginMs?: number
+  /** When false (default), connect() rejects with CONNECT_FAILED if the first attempt fails; when true it keeps trying. */
+  waitForFirstConnect?: boolean
+  /** Clock, timers and randomness; default the real ones (tests inject fakes). */
+  timers?: Timers
+}
+
+export type ClientState = 'disconnected' | 'connecting' | 'connected' | 'closed'
+
+export interface StateChange {
+  state: ClientState
+  previous: ClientState
+  /** On disconnected/closed after a socket closed: its close code and reason. */
+  closeCode?: number
+  closeReason?: string
+  /** On disconnected: the delay before the next attempt. */
+  retryInMs?: number
+}
+
+export interface ClientEvents extends Record<string, unknown> {
+  state: StateChange
+  /** Errors that belong to no request: a failed attempt, TOKEN_EXPIRED, a refused refresh, a final close code. */
+  error: HeraldError
+  /** The server said `info server_shutdown`: it closes with 1001 soon, and the client reconnects at once. */
+  shutdown: { ts: string }
+}
+
+export interface PublishResult {
+  /** The message's seq, when the server's ack carries it. */
+  seq: number | undefined
+  epoch: string | undefined
+  id: string
+}
+
+interface InFlight {
+  resolve(ack: IncomingAck): void
+  reject(error: HeraldError): void
+  timer: unknown
+  /** Not yet written: waits for a connection. */
+  frame?: OutgoingFrame & { request_id: string }
+}
+
+const OPEN = 1
+
+export class HeraldClient extends Emitter<ClientEvents> implements SubscriptionHost {
+  readonly clientId: string
+  private readonly opts: Required<Omit<HeraldClientOptions, 'apiKey' | 'token' | 'getToken' | 'WebSocket' | 'clientId' | 'timers'>>
+  private readonly timers: Timers
+  private readonly WS: WebSocketConstructor
+  private currentState: ClientState = 'disconnected'
+  private socket: WebSocketLike | undefined
+  private token: string | undefined
+  private attempt = 0
+  private everConnected = false
+  private lastClose: { code: number; reason: string } | undefined
+  private connectWaiters: Array<Deferred<void>> = []
+  private readonly subs = new Map<string, Subscription>()
+  private readonly inflight = new Map<string, InFlight>()
+  private requestCounter = 0
+  private lastSeen = 0
+  private heartbeatTimer: unknown
+  private retryTimer: unknown
+  private connectTimer: unknown
+  private refreshTimer: unknown
+
+  constructor(
+    readonly url: string,
+    private readonly options: HeraldClientOptions = {},
+  ) {
+    super()
+    this.opts = {
+      reconnect: options.reconnect ?? true,
+      minReconnectDelayMs: options.minReconnectDelayMs ?? 500,
+      maxReconnectDelayMs: options.maxReconnectDelayMs ?? 20_000,
+      connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+      requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
+      heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 75_000,
+      tokenRefreshMarginMs: options.tokenRefreshMarginMs ?? 30_000,
+      waitForFirstConnect: options.waitForFirstConnect ?? false,
+    }
+    this.timers = options.timers ?? realTimers
+    const WS = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
+    if (!WS) throw new HeraldError('INVALID_ARGUMENT', 'no global WebSocket here (Node 20): pass the WebSocket option, e.g. from the ws package')
+    this.WS = WS
+    this.clientId = options.clientId ?? uuid()
+    this.token = options.token
+    wsUrl(url) // fails fast on a bad URL
+  }
+
+  get state(): ClientState {
+    return this.currentState
+  }
+
+  /** Resolves once connected; see `waitForFirstConnect` for a first attempt that fails. */
+  connect(): Promise<void> {
+    if (this.currentState === 'closed') return Promise.reject(new HeraldError('CLOSED', 'the client is closed'))
+    if (this.currentState === 'connected') return Promise.resolve()
+    const waiter = deferred<void>()
+    this.connectWaiters.push(waiter)
+    if (this.currentState === 'disconnected' && this.retryTimer === undefined) void this.openSocket()
+    return waiter.promise
+  }
+
+  /** Closes the connection for good: pending requests reject with CLOSED, subscriptions end. */
+  close(): void {
+    this.finish(new HeraldError('CLOSED', 'the client is closed'), undefined)
+  }
+
+  subscribe(topic: string, options: SubscribeOptions = {}): Subscription {
+    if (this.currentState === 'closed') throw new HeraldError('CLOSED', 'the client is closed')
+    if (options.sinceSeq !== undefined && options.lastN !== undefined) throw new HeraldError('INVALID_ARGUMENT', 'give sinceSeq or lastN, not both')
+    if (options.sinceSeq !== undefined && options.epoch === undefined) throw new HeraldError('INVALID_ARGUMENT', 'sinceSeq needs the epoch it belongs to')
+    if (this.subs.has(topic)) throw new HeraldError('INVALID_ARGUMENT', `already subscribed to '${topic}' (one subscription per topic and client)`)
+    const sub = new Subscription(topic, options, this)
+    this.subs.set(topic, sub)
+    if (this.currentState === 'connected') this.sendSubscribe(sub)
+    return sub
+  }
+
+  /** @internal Called by Subscription.unsubscribe(). */
+  async unsubscribe(sub: Subscription): Promise<void> {
+    if (this.subs.get(sub.topic) !== sub) return
+    this.subs.delete(sub.topic)
+    if (this.currentState !== 'connected') return // the next connection does not subscribe it again
+    await this.request({ type: 'unsubscribe', topic: sub.topic, client_id: this.clientId })
+  }
+
+  /** Publishes one message; resolves with its seq and epoch from the ack, rejects with a HeraldError. */
+  async publish(topic: string, payload: unknown, options: { id?: string; timeoutMs?: number } = {}): Promise<PublishResult> {
+    const id = options.id ?? uuid()
+    const ack = await this.request({ type: 'publish', topic, message: { id, payload } }, options.timeoutMs)
+    return { seq: ack.seq, epoch: ack.epoch, id }
+  }
+
+  /** A round trip to the server (ping → pong); resolves with the time it took, in ms. */
+  async ping(timeoutMs?: number): Promise<number> {
+    const start = this.timers.now()
+    await this.request({ type: 'ping' }, timeoutMs)
+    return this.timers.now() - start
+  }
+
+  // --- requests -----------------------------------------------------------------
+
+  /** Sends a frame with a fresh request_id (now, or once connected) and resolves with its reply. */
+  private request(frame: OutgoingFrame, timeoutMs = this.opts.requestTimeoutMs): Promise<IncomingAck> {
+    if (this.currentState === 'closed') return Promise.reject(new HeraldError('CLOSED', 'the client is closed'))
+    const request_id = `c${++this.requestCounter}`
+    const framed = { ...frame, request_id } as OutgoingFrame & { request_id: string }
+    return new Promise<IncomingAck>((resolve, reject) => {
+      const entry: InFlight = {
+        resolve,
+        reject,
+        timer: this.timers.setTimeout(() => {
+          this.inflight.delete(request_id)
+          const what = entry.frame ? 'no connection' : 'no reply'
+          reject(new HeraldError('TIMEOUT', `${frame.type}: ${what} within ${timeoutMs} ms`, { topic: 'topic' in frame ? frame.topic : undefined }))
+        }, timeoutMs),
+      }
+      this.inflight.set(request_id, entry)
+      if (this.currentState === 'connected') this.write(framed)
+      else entry.frame = framed
+    })
+  }
+
+  private write(frame: OutgoingFrame): void {
+    this.socket!.send(JSON.stringify(frame))
+  }
+
+  private sendSubscribe(sub: Subscription): void {
+    this.request(sub.subscribeFrame(this.clientId)).then(
+      (ack) => sub.acked(ack),
+      (error: HeraldError) => {
+        // Lost with the connection: the next one subscribes again. Refused or timed out: tell the subscription.
+        if (error.code === 'DISCONNECTED' || error.code === 'CLOSED') return
+        const final = error.code !== 'TIMEOUT'
+        if (final && this.subs.get(sub.topic) === sub) this.subs.delete(sub.topic)
+        sub.failed(error, final)
+      },
+    )
+  }
+
+  // --- connection lifecycle -------------------------------------------------------
+
+  private setState(state: ClientState, extra: Omit<StateChange, 'state' | 'previous'> = {}): void {
+    const previous = this.currentState
+    if (previous === state) return
+    this.currentState = state
+    this.emit('state', { state, previous, ...extra })
+  }
+
+  private async openSocket(): Promise<void> {
+    this.retryTimer = undefined
+    this.setState('connecting')
+    try {
+      if (this.options.getToken) this.token = await this.options.getToken()
+    } catch (error) {
+      this.emit('error', new HeraldError('UNAUTHORIZED', `getToken() failed: ${String(error)}`))
+      return this.lost({ code: 1006, reason: 'getToken() failed' })
+    }
+    if (this.currentState !== 'connecting') return // closed while waiting for the token
+    let socket: WebSocketLike
+    try {
+      socket = new this.WS(wsUrl(this.url, { apiKey: this.options.apiKey, token: this.token }))
+    } catch (error) {
+      return this.finish(new HeraldError('CONNECT_FAILED', `cannot open ${this.url}: ${String(error)}`), undefined)
+    }
+    this.socket = socket
+    this.connectTimer = this.timers.setTimeout(() => this.drop(socket, { code: 1006, reason: `not open within ${this.opts.connectTimeoutMs} ms` }), this.opts.connectTimeoutMs)
+    socket.onopen = () => this.opened(socket)
+    socket.onmessage = (event) => this.received(socket, event.data)
+    socket.onclose = (event) => this.drop(socket, { code: event.code, reason: event.reason })
+    socket.onerror = () => {} // a close event follows
+  }
+
+  private opened(socket: WebSocketLike): void {
+    if (socket !== this.socket) return
+    this.timers.clearTimeout(this.connectTimer)
+    this.attempt = 0
+    this.everConnected = true
+    this.lastSeen = this.timers.now()
+    this.setState('connected')
+    this.armHeartbeat()
+    this.armRefresh()
+    for (const sub of this.subs.values()) this.sendSubscribe(sub)
+    // Requests made while disconnected go out after the subscribes, in the order they were made.
+    for (const entry of this.inflight.values())
+      if (entry.frame) {
+        this.write(entry.frame)
+        entry.frame = undefined
+      }
+    for (const waiter of this.connectWaiters.splice(0)) waiter.resolve()
+  }
+
+  private received(socket: WebSocketLike, data: unknown): void {
+    if (socket !== this.socket) return
+    this.lastSeen = this.timers.now()
+    let frame: IncomingFrame
+    try {
+      frame = JSON.parse(typeof data === 'string' ? data : new TextDecoder().decode(data as ArrayBuffer))
+    } catch {
+      return // not from herald; nothing sensible to do with it
+    }
+    switch (frame.type) {
+      case 'event':
+        this.subs.get(frame.topic)?.event(frame)
+        return
+      case 'ack':
+      case 'pong':
+        this.settle(frame.request_id, (entry) => entry.resolve(frame as IncomingAck))
+        return
+      case 'error':
+        return this.receivedError(frame)
+      case 'info':
+        return this.receivedInfo(frame)
+    }
+  }
+
+  private settle(requestId: string | undefined, how: (entry: InFlight) => void): boolean {
+    const entry = requestId === undefined ? undefined : this.inflight.get(requestId)
+    if (!entry) return false
+    this.inflight.delete(requestId!)
+    this.timers.clearTimeout(entry.timer)
+    how(entry)
+    return true
+  }
+
+  private receivedError(frame: IncomingError): void {
+    const error = new HeraldError(frame.error.code, frame.error.message, { topic: frame.topic })
+    if (this.settle(frame.request_id, (entry) => entry.reject(error))) return
+    if (frame.error.code === 'SLOW_CONSUMER' && frame.topic !== undefined) {
+      // Today the count is only in the sentence; prefer the field when the server sends one.
+      const dropped = frame.error.dropped ?? Number(/dropped (\d+)/.exec(frame.error.message)?.[1] ?? NaN)
+      this.subs.get(frame.topic)?.slowConsumer({ dropped: Number.isFinite(dropped) ? dropped : undefined, message: frame.error.message })
+      return
+    }
+    this.emit('error', error)
+  }
+
+  private receivedInfo(frame: IncomingInfo): void {
+    const sub = frame.topic === undefined ? undefined : this.subs.get(frame.topic)
+    switch (frame.msg) {
+      case 'server_shutdown':
+        this.emit('shutdown', { ts: frame.ts })
+        return
+      case 'topic_deleted':
+      case 'unsubscribed':
+        if (!sub) return
+        this.subs.delete(sub.topic)
+        sub.endedByServer(frame.msg === 'topic_deleted' ? 'deleted' : 'unsubscribed', frame.reason)
+        return
+      case 'join':
+      case 'leave':
+        if (sub && frame.client_id !== undefined) sub.presence({ msg: frame.msg, client_id: frame.client_id })
+        return
+      // 'ping' (the heartbeat) only refreshes lastSeen, done above.
+    }
+  }
+
+  /** The heartbeat check runs once per timeout, not once per frame: a frame only records when it came. */
+  private armHeartbeat(): void {
+    const timeout = this.opts.heartbeatTimeoutMs
+    if (timeout <= 0) return
+    const check = () => {
+      const silent = this.timers.now() - this.lastSeen
+      if (silent >= timeout) return this.drop(this.socket!, { code: 1006, reason: `no frame from the server for ${timeout} ms` })
+      this.heartbeatTimer = this.timers.setTimeout(check, timeout - silent)
+    }
+    this.heartbeatTimer = this.timers.setTimeout(check, timeout)
+  }
+
+  /** Before the token's exp: getToken() and a refresh frame on the open connection. */
+  private armRefresh(): void {
+    const getToken = this.options.getToken
+    const exp = this.token === undefined ? undefined : tokenExpiry(this.token)
+    if (!getToken || exp === undefined) return
+    const delay = Math.max(0, exp - this.opts.tokenRefreshMarginMs - this.timers.epochMs())
+    this.refreshTimer = this.timers.setTimeout(async () => {
+      try {
+        this.token = await getToken()
+        await this.request({ type: 'refresh', token: this.token })
+        this.armRefresh()
+      } catch (error) {
+        // The server closes with TOKEN_EXPIRED at exp; the reconnect asks getToken() again.
+        this.emit('error', error instanceof HeraldError ? error : new HeraldError('UNAUTHORIZED', `token refresh failed: ${String(error)}`))
+      }
+    }, delay)
+  }
+
+  private clearConnectionTimers(): void {
+    for (const timer of [this.heartbeatTimer, this.connectTimer, this.refreshTimer]) this.timers.clearTimeout(timer)
+    this.heartbeatTimer = this.connectTimer = this.refreshTimer = undefined
+  }
+
+  /** Forgets `socket` (closing it if still open) and handles the loss. Later events of that socket are ignored. */
+  private drop(socket: WebSocketLike, close: { code: number; reason: string }): void {
+    if (socket !== this.socket) return
+    this.socket = undefined
+    socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null
+    try {
+      if (socket.readyState <= OPEN) socket.close()
+    } catch {}
+    this.lost(close)
+  }
+
+  private lost(close: { code: number; reason: string }): void {
+    this.clearConnectionTimers()
+    this.lastClose = close
+    for (const [id, entry] of this.inflight)
+      if (!entry.frame) {
+        this.inflight.delete(id)
+        this.timers.clearTimeout(entry.timer)
+        entry.reject(new HeraldError('DISCONNECTED', `connection lost (${close.code}${close.reason ? ` ${close.reason}` : ''}) before the reply`, { closeCode: close.code, closeReason: close.reason }))
+      }
+    for (const sub of this.subs.values()) sub.disconnected()
+    if (this.currentState === 'closed') return
+    const details = { closeCode: close.code, closeReason: close.reason }
+    if (!this.everConnected && !this.opts.waitForFirstConnect)
+      return this.finish(new HeraldError('CONNECT_FAILED', `cannot connect to ${this.url} (${describeClose(close)})`, details), close)
+    const action = closeAction(close.code)
+    if (!this.opts.reconnect || action === 'stop') return this.finish(new HeraldError('CLOSED', `connection closed: ${describeClose(close)}`, details), close)
+    const wasConnected = this.currentState === 'connected'
+    // Immediate only right after a working connection: a failed immediate attempt backs off as usual.
+    const delay = action === 'reconnect_now' && wasConnected ? 0 : backoffDelay(this.attempt++, { minDelayMs: this.opts.minReconnectDelayMs, maxDelayMs: this.opts.maxReconnectDelayMs }, this.timers.random())
+    this.setState('disconnected', { closeCode: close.code, closeReason: close.reason, retryInMs: delay })
+    this.retryTimer = this.timers.setTimeout(() => void this.openSocket(), delay)
+  }
+
+  /** The final state: everything pending rejects with `error`. */
+  private finish(error: HeraldError, close: { code: number; reason: string } | undefined): void {
+    if (this.currentState === 'closed') return
+    this.timers.clearTimeout(this.retryTimer)
+    this.retryTimer = undefined
+    const socket = this.socket
+    if (socket) {
+      this.socket = undefined
+      socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null
+      try {
+        socket.close(1000)
+      } catch {}
+    }
+    this.clearConnectionTimers()
+    this.setState('closed', close ? { closeCode: close.code, closeReason: close.reason } : {})
+    for (const [, entry] of this.inflight) {
+      this.timers.clearTimeout(entry.timer)
+      entry.reject(error)
+    }
+    this.inflight.clear()
+    for (const sub of this.subs.values()) sub.end()
+    this.subs.clear()
+    for (const waiter of this.connectWaiters.splice(0)) waiter.reject(error)
+    if (error.code !== 'CLOSED' || close) this.emit('error', error)
+  }
+
+  /** The close code and reason of the last lost connection, if any. */
+  lastCloseEvent(): { code: number; reason: string } | undefined {
+    return this.lastClose && { ...this.lastClose }
+  }
+}
+
+function describeClose(close: { code: number; reason: string }): string {
+  return close.reason ? `${close.code} ${close.reason}` : String(close.code)
+}
+
+/** http(s)://host[:port] or ws(s)://host[:port][/ws] → the /ws URL, with the credentials in the query. */
+export function wsUrl(url: string, credentials: { apiKey?: string; token?: string } = {}): string {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new HeraldError('INVALID_ARGUMENT', `not a URL: '${url}' (expected e.g. http://127.0.0.1:8080 or ws://127.0.0.1:8080/ws)`)
+  }
+  const protocol = { 'http:': 'ws:', 'https:': 'wss:', 'ws:': 'ws:', 'wss:': 'wss:' }[parsed.protocol]
+  if (!protocol) throw new HeraldError('INVALID_ARGUMENT', `unsupported URL scheme '${parsed.protocol}' in '${url}' (http, https, ws, wss)`)
+  parsed.protocol = protocol
+  if (parsed.pathname === '/' || parsed.pathname === '') parsed.pathname = '/ws'
+  if (credentials.apiKey) parsed.searchParams.set('api_key', credentials.apiKey)
+  if (credentials.token) parsed.searchParams.set('token', credentials.token)
+  return parsed.toString()
+}
