@@ -156,9 +156,9 @@ export class Subscription extends Emitter<SubscriptionEvents> {
 
   /** @internal The subscribe was refused or timed out. */
   failed(error: HeraldError, final: boolean): void {
+    this.readyResolvers.reject(error)
     if (final) this.end()
     this.emit('error', error)
-    this.readyResolvers.reject(error)
   }
 
   /** @internal The connection is gone: the next one subscribes again. */
