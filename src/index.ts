@@ -1,10 +1,17 @@
 #!/usr/bin/env bun
-/** Entry point: `bun run src/index.ts [--flag value]...` or the compiled `herald` binary. */
+/**
+ * Entry point: `bun run src/index.ts [--flag value]...` or the compiled
+ * `herald` binary. `herald CMD …` runs a subcommand (src/cli/commands.ts);
+ * `herald`, `herald serve` or `herald --flag …` starts the server.
+ */
+import { commands, runCommand } from './cli/commands'
 import { ConfigError, helpText, loadConfig } from './config'
 import { createLogger, redactConfig } from './log'
 import { startHerald } from './server'
 
 const argv = process.argv.slice(2)
+if (argv[0] === 'serve') argv.shift()
+else if (argv[0] !== undefined && Object.hasOwn(commands, argv[0])) process.exit(await runCommand(argv[0], argv.slice(1)))
 if (argv.includes('--help') || argv.includes('-h')) {
   console.log(helpText())
   process.exit(0)

@@ -80,7 +80,7 @@ export interface StateChange {
   retryInMs?: number
 }
 
-export interface ClientEvents extends Record<string, unknown> {
+export interface ClientEvents {
   state: StateChange
   /** Errors that belong to no request: a failed attempt, TOKEN_EXPIRED, a refused refresh, a final close code. */
   error: HeraldError

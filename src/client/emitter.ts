@@ -1,5 +1,5 @@
 /** A minimal typed event emitter (no dependency; the same in browsers, Bun and Node). */
-export class Emitter<Events extends Record<string, unknown>> {
+export class Emitter<Events extends object> {
   private readonly listeners = new Map<keyof Events, Set<(value: any) => void>>()
 
   /** Adds a listener; returns a function that removes it. */

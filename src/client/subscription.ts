@@ -59,7 +59,7 @@ export interface PresenceInfo {
 
 export type SubscriptionState = 'pending' | 'subscribed' | 'unsubscribed'
 
-export interface SubscriptionEvents extends Record<string, unknown> {
+export interface SubscriptionEvents {
   event: IncomingEvent
   subscribed: SubscribedInfo
   slow_consumer: SlowConsumerInfo

@@ -4,7 +4,7 @@ import type { Emitter } from '../../src/client/emitter'
 import { within } from './wait'
 
 /** The next `name` event of `emitter` that satisfies `match`. */
-export function nextEvent<E extends Record<string, unknown>, K extends keyof E & string>(emitter: Emitter<E>, name: K, match: (value: E[K]) => boolean = () => true, ms = 5000): Promise<E[K]> {
+export function nextEvent<E extends object, K extends keyof E & string>(emitter: Emitter<E>, name: K, match: (value: E[K]) => boolean = () => true, ms = 5000): Promise<E[K]> {
   let off = () => {}
   return within(
     new Promise<E[K]>((resolve) => {
