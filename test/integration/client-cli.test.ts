@@ -7,7 +7,7 @@ import { spawn } from 'bun'
 import { join } from 'node:path'
 import { rest } from '../helpers/http'
 import { startServer } from '../helpers/server'
-import { ROOT, runToEnd } from '../helpers/spawn'
+import { ROOT, runToEnd, spawnServer } from '../helpers/spawn'
 import { until, within } from '../helpers/wait'
 
 const HERALD = [process.execPath, 'run', join(ROOT, 'src', 'index.ts')]
@@ -153,6 +153,14 @@ describe('herald topics / stats / help', () => {
     }
     expect((await herald(['help', 'nope'])).code).toBe(2)
   }, 60_000)
+})
+
+describe('herald serve', () => {
+  test('herald serve starts the server like herald alone, with the same flags', async () => {
+    await using child = await spawnServer({ args: ['serve', '--history-size', '7'] })
+    expect((await rest(child.http, 'GET', '/health')).status).toBe(200)
+    expect(child.lines.some((l) => l.includes('"historySize":7'))).toBe(true)
+  })
 })
 
 describe('herald bench', () => {

@@ -1,0 +1,129 @@
+/**
+ * The SDK bundle in Debian's chromium (playwright-core drives it and downloads
+ * no browser): a round trip, a typed error, and a reconnect with resubscribe
+ * across a server restart, all inside the page. The page comes from another
+ * origin than herald's (as a browser app's would).
+ *
+ * The launcher below is the minimal one; after the merge with the dashboard
+ * branch, `requireChromium()` and the launch come from test/helpers/browser.ts
+ * (same names, same flags) — its `open(origin)` must then allow herald's
+ * origin beside the page's.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { type Browser, chromium, type Page } from 'playwright-core'
+import { buildClientBundle, type ClientBundle } from '../helpers/client-bundle'
+import { requireExternal } from '../helpers/external'
+import { startServer } from '../helpers/server'
+
+const CHROMIUM = '/usr/bin/chromium'
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking']
+
+function requireChromium(): boolean {
+  return requireExternal('chromium', Bun.file(CHROMIUM).size > 0, 'install it with: apt-get install chromium')
+}
+
+/**
+ * A page server on loopback (another origin than herald's) serving an HTML page
+ * that loads the SDK bundle as `window.Herald`. A real server, not page.route:
+ * chromium's local-network-access checks treat an intercepted page as public
+ * and block its WebSocket to 127.0.0.1.
+ */
+function pageServer(bundle: ClientBundle) {
+  const html = `<!doctype html><script type="module">import * as Herald from './herald-client.js'; window.Herald = Herald; window.ready = true</script>`
+  return Bun.serve({
+    hostname: '127.0.0.1',
+    port: 0,
+    fetch: (req) =>
+      new URL(req.url).pathname === '/herald-client.js' ? new Response(bundle.code, { headers: { 'content-type': 'text/javascript' } }) : new Response(html, { headers: { 'content-type': 'text/html' } }),
+  })
+}
+
+/** A fresh context with the SDK page loaded. */
+async function openSdkPage(browser: Browser, pageOrigin: string): Promise<{ page: Page; close(): Promise<void> }> {
+  const context = await browser.newContext()
+  const page = await context.newPage()
+  await page.goto(pageOrigin + '/')
+  await page.waitForFunction(() => (globalThis as any).ready === true, undefined, { timeout: 10_000 })
+  return { page, close: () => context.close() }
+}
+
+if (requireChromium()) {
+  describe('the SDK in chromium', () => {
+    let browser: Browser
+    let bundle: ClientBundle
+    let pages: ReturnType<typeof pageServer>
+    beforeAll(async () => {
+      bundle = await buildClientBundle()
+      pages = pageServer(bundle)
+      browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS })
+    })
+    afterAll(async () => {
+      await browser?.close()
+      pages?.stop(true)
+      bundle?.[Symbol.dispose]()
+    })
+
+    test('connect, subscribe with lastN, publish, receive; an unknown topic rejects with a HeraldError', async () => {
+      await using server = startServer()
+      await server.createTopic('orders')
+      const tab = await openSdkPage(browser, pages.url.origin)
+      try {
+        const result = await tab.page.evaluate(async (url) => {
+          const { HeraldClient, HeraldError } = (globalThis as any).Herald
+          const client = new HeraldClient(url)
+          await client.connect()
+          await client.publish('orders', { n: 1 })
+          const sub = client.subscribe('orders', { lastN: 5 })
+          const events: any[] = []
+          const two = new Promise<void>((resolve) => sub.on('event', (e: any) => events.push(e) === 2 && resolve()))
+          await sub.ready
+          const published = await client.publish('orders', { n: 2 })
+          await two
+          const error = await client.publish('nope', 1).catch((e: any) => ({ isHeraldError: e instanceof HeraldError, code: e.code }))
+          client.close()
+          return { events: events.map((e) => [e.seq, e.message.payload]), lastId: events[1].message.id === published.id, error, state: client.state }
+        }, server.http)
+        expect(result).toEqual({ events: [[1, { n: 1 }], [2, { n: 2 }]], lastId: true, error: { isHeraldError: true, code: 'TOPIC_NOT_FOUND' }, state: 'closed' })
+      } finally {
+        await tab.close()
+      }
+    }, 30_000)
+
+    test('a server restart on the same port: the page reconnects, resubscribes (recovered:false reported) and receives again', async () => {
+      const first = startServer()
+      const port = first.port
+      await first.createTopic('t')
+      const tab = await openSdkPage(browser, pages.url.origin)
+      try {
+        await tab.page.evaluate(async (url) => {
+          const w = globalThis as any
+          w.log = { states: [] as string[], subscribed: [] as any[], events: [] as any[] }
+          const client = new w.Herald.HeraldClient(url, { minReconnectDelayMs: 50, maxReconnectDelayMs: 200 })
+          client.on('state', (s: any) => w.log.states.push(`${s.state}${s.closeCode ? ':' + s.closeCode : ''}`))
+          w.client = client
+          await client.connect()
+          const sub = client.subscribe('t')
+          sub.on('subscribed', (s: any) => w.log.subscribed.push(s))
+          sub.on('event', (e: any) => w.log.events.push(e.message.payload))
+          await sub.ready
+        }, first.http)
+        await first.shutdown()
+        await using second = startServer({ port })
+        await second.createTopic('t')
+        await tab.page.waitForFunction(() => (globalThis as any).log.subscribed.length === 2, undefined, { timeout: 10_000 })
+        await tab.page.evaluate(() => (globalThis as any).client.publish('t', 'after restart'))
+        await tab.page.waitForFunction(() => (globalThis as any).log.events.length === 1, undefined, { timeout: 5000 })
+        const log = await tab.page.evaluate(() => {
+          const w = globalThis as any
+          w.client.close()
+          return w.log
+        })
+        expect(log.subscribed[1]).toMatchObject({ resubscribed: true, recovered: false })
+        expect(log.events).toEqual(['after restart'])
+        expect(log.states).toContain('disconnected:1001')
+      } finally {
+        await tab.close()
+      }
+    }, 30_000)
+  })
+}
