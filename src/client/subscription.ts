@@ -39,7 +39,7 @@ export interface SubscribedInfo {
   wasRecovering: boolean
   /** True only when the server confirmed that every message after the position follows (no gap, no duplicate). */
   recovered: boolean
-  /** With `wasRecovering` and not `recovered`: messages lost, or null when the server cannot tell. */
+  /** After a reconnect or with `sinceSeq`, when not `recovered`: messages lost, or null when unknown (absent on a first plain subscribe). */
   missed?: number | null
   /** The topic's latest seq when the subscription started (from the ack; undefined if the server does not send it). */
   seq: number | undefined
@@ -131,7 +131,7 @@ export class Subscription extends Emitter<SubscriptionEvents> {
     // Never claim a recovery the server did not confirm: an ack without `recovered` is a failed one.
     const recovered = wasRecovering && ack.recovered === true
     const info: SubscribedInfo = { resubscribed: !this.first, wasRecovering, recovered, seq: ack.seq, epoch: ack.epoch }
-    if (wasRecovering && !recovered) info.missed = typeof ack.missed === 'number' ? ack.missed : null
+    if ((wasRecovering || !this.first) && !recovered) info.missed = typeof ack.missed === 'number' ? ack.missed : null
     const lastNReplay = this.first && !wasRecovering && (this.options.lastN ?? 0) > 0
     if (ack.epoch === undefined) this.pos = undefined
     else if (recovered) this.pos = { seq: this.sentSince!, epoch: ack.epoch }

@@ -14,6 +14,7 @@ import { type Browser, chromium, type Page } from 'playwright-core'
 import { buildClientBundle, type ClientBundle } from '../helpers/client-bundle'
 import { requireExternal } from '../helpers/external'
 import { startServer } from '../helpers/server'
+import { tcpProxy } from '../helpers/tcp-proxy'
 
 const CHROMIUM = '/usr/bin/chromium'
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking']
@@ -93,6 +94,8 @@ if (requireChromium()) {
       const first = startServer()
       const port = first.port
       await first.createTopic('t')
+      // Through a proxy that refuses connections until the new server has its topic (tcp-proxy.ts).
+      using proxy = tcpProxy(port)
       const tab = await openSdkPage(browser, pages.url.origin)
       try {
         await tab.page.evaluate(async (url) => {
@@ -106,10 +109,12 @@ if (requireChromium()) {
           sub.on('subscribed', (s: any) => w.log.subscribed.push(s))
           sub.on('event', (e: any) => w.log.events.push(e.message.payload))
           await sub.ready
-        }, first.http)
+        }, proxy.http)
+        proxy.refuse = true
         await first.shutdown()
         await using second = startServer({ port })
         await second.createTopic('t')
+        proxy.refuse = false
         await tab.page.waitForFunction(() => (globalThis as any).log.subscribed.length === 2, undefined, { timeout: 10_000 })
         await tab.page.evaluate(() => (globalThis as any).client.publish('t', 'after restart'))
         await tab.page.waitForFunction(() => (globalThis as any).log.events.length === 1, undefined, { timeout: 5000 })

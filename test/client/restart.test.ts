@@ -7,14 +7,17 @@ import { HeraldClient, type SubscribedInfo } from '../../src/client'
 import { collect, eventsReach, nextEvent, nextState } from '../helpers/client-events'
 import { rest } from '../helpers/http'
 import { spawnServer } from '../helpers/spawn'
+import { tcpProxy } from '../helpers/tcp-proxy'
 import { within } from '../helpers/wait'
 
 test('memory engine: SIGKILL mid-stream, restart → the subscription resumes with recovered:false reported (never a silent gap), then live events', async () => {
   const first = await spawnServer({ env: { LOG_LEVEL: 'info' } })
   const port = String(first.port)
   expect((await rest(first.http, 'POST', '/topics', { json: { name: 'stream' } })).status).toBe(201)
-  const subscriber = new HeraldClient(first.http, { minReconnectDelayMs: 50, maxReconnectDelayMs: 200 })
-  const publisher = new HeraldClient(first.http, { minReconnectDelayMs: 50, maxReconnectDelayMs: 200 })
+  // Through a proxy that refuses connections until the restarted server has its topic again (tcp-proxy.ts).
+  using proxy = tcpProxy(first.port)
+  const subscriber = new HeraldClient(proxy.http, { minReconnectDelayMs: 50, maxReconnectDelayMs: 200 })
+  const publisher = new HeraldClient(proxy.http, { minReconnectDelayMs: 50, maxReconnectDelayMs: 200 })
   try {
     await Promise.all([subscriber.connect(), publisher.connect()])
     const sub = subscriber.subscribe('stream')
@@ -37,6 +40,7 @@ test('memory engine: SIGKILL mid-stream, restart → the subscription resumes wi
     })()
     await eventsReach(sub, events, 20)
     const lost = nextState(subscriber, 'disconnected')
+    proxy.refuse = true
     first.proc.kill('SIGKILL')
     await within(first.exited, 5000, 'the SIGKILLed server to exit')
     expect((await lost).closeCode).toBe(1006)
@@ -47,6 +51,7 @@ test('memory engine: SIGKILL mid-stream, restart → the subscription resumes wi
 
     await using second = await spawnServer({ env: { PORT: port } })
     expect((await rest(second.http, 'POST', '/topics', { json: { name: 'stream' } })).status).toBe(201)
+    proxy.refuse = false
     const resumed = await nextEvent(sub, 'subscribed', (s) => s.resubscribed, 10_000)
     // The memory engine lost the history: the SDK must not claim a recovery.
     expect(resumed).toMatchObject({ resubscribed: true, recovered: false })

@@ -4,6 +4,7 @@ import { HeraldClient, HeraldError } from '../../src/client'
 import { collect, eventsReach, nextEvent, nextState } from '../helpers/client-events'
 import { rest } from '../helpers/http'
 import { startServer } from '../helpers/server'
+import { tcpProxy } from '../helpers/tcp-proxy'
 import { within } from '../helpers/wait'
 
 describe('HeraldClient against a real server', () => {
@@ -145,8 +146,9 @@ describe('HeraldClient against a real server', () => {
     const first = startServer()
     const port = first.port
     await first.createTopic('t')
-    // A long backoff: only the immediate 1001 path can reconnect within the test's deadline…
-    const client = new HeraldClient(first.http, { minReconnectDelayMs: 100, maxReconnectDelayMs: 100 })
+    // Through a proxy that refuses connections until the new server has its topic (see tcp-proxy.ts).
+    using proxy = tcpProxy(port)
+    const client = new HeraldClient(proxy.http, { minReconnectDelayMs: 100, maxReconnectDelayMs: 100 })
     try {
       await client.connect()
       const sub = client.subscribe('t')
@@ -156,15 +158,17 @@ describe('HeraldClient against a real server', () => {
       await eventsReach(sub, events, 1)
       const shutdown = nextEvent(client, 'shutdown')
       const disconnected = nextState(client, 'disconnected')
+      proxy.refuse = true
       await first.shutdown()
       expect((await shutdown).ts).toEqual(expect.any(String))
       expect(await disconnected).toMatchObject({ closeCode: 1001, retryInMs: 0 })
-      // …and the first attempt after a 1001 may find nothing listening yet; the next ones back off (100 ms).
+      // The immediate attempt after a 1001 finds nothing yet; the next ones back off (≤ 100 ms).
       await using second = startServer({ port })
       await second.createTopic('t')
+      proxy.refuse = false
       const resubscribed = await nextEvent(sub, 'subscribed', (s) => s.resubscribed)
       // Today's server has no epoch: the SDK cannot resume, and says so instead of claiming a recovery.
-      expect(resubscribed).toMatchObject({ resubscribed: true, recovered: false })
+      expect(resubscribed).toMatchObject({ resubscribed: true, recovered: false, missed: null })
       expect(client.state).toBe('connected')
       await client.publish('t', 'after')
       await eventsReach(sub, events, 2)

@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { rest } from '../helpers/http'
 import { startServer } from '../helpers/server'
 import { ROOT, runToEnd, spawnServer } from '../helpers/spawn'
+import { tcpProxy } from '../helpers/tcp-proxy'
 import { until, within } from '../helpers/wait'
 
 const HERALD = [process.execPath, 'run', join(ROOT, 'src', 'index.ts')]
@@ -92,11 +93,15 @@ describe('herald pub / sub', () => {
     const first = startServer()
     const port = first.port
     await first.createTopic('t')
-    using sub = startSub(['t', '--url', first.http])
+    // Through a proxy that refuses connections until the new server has its topic (tcp-proxy.ts).
+    using proxy = tcpProxy(port)
+    using sub = startSub(['t', '--url', proxy.http])
     await until(async () => ((await rest(first.http, 'GET', '/topics')).body.topics[0].subscribers === 1 ? true : undefined), 10_000, 'the subscriber')
+    proxy.refuse = true
     await first.shutdown()
     await using second = startServer({ port })
     await second.createTopic('t')
+    proxy.refuse = false
     await until(() => (sub.stderr().includes('resubscribed') ? true : undefined), 10_000, 'the resubscribe line')
     expect(sub.stderr()).toContain("resubscribed to 't': recovered=false")
     expect((await herald(['pub', 't', '"after"', '--url', second.http])).code).toBe(0)
