@@ -19,81 +19,9 @@ import { HeraldError } from './errors'
 import { type SubscribeOptions, Subscription, type SubscriptionHost } from './subscription'
 import { realTimers, type Timers } from './timers'
 import { tokenExpiry } from './token'
+import { describeClose, wsUrl } from './url'
+import type { ClientEvents, ClientState, HeraldClientOptions, PublishResult, StateChange, WebSocketConstructor, WebSocketLike } from './options'
 import type { IncomingAck, IncomingError, IncomingFrame, IncomingInfo, OutgoingFrame } from './wire'
-
-/** The part of the standard WebSocket the client uses (browsers, Bun, Node 22+, the `ws` package). */
-export interface WebSocketLike {
-  readonly readyState: number
-  send(data: string): void
-  close(code?: number, reason?: string): void
-  onopen: ((event: any) => void) | null
-  onmessage: ((event: { data: unknown }) => void) | null
-  onclose: ((event: { code: number; reason: string }) => void) | null
-  onerror: ((event: any) => void) | null
-}
-export type WebSocketConstructor = new (url: string) => WebSocketLike
-
-export interface HeraldClientOptions {
-  /** Sent as `?api_key=` (the admin credential; browsers cannot set headers on a WebSocket). */
-  apiKey?: string
-  /** A user token, sent as `?token=`. */
-  token?: string
-  /** Called before every connection attempt and before the token expires; its result replaces `token`. */
-  getToken?: () => string | Promise<string>
-  /** The WebSocket constructor; default the global one (Node 20 has none: pass `ws`). */
-  WebSocket?: WebSocketConstructor
-  /** The `client_id` of subscriptions. Default: a random UUID per client. */
-  clientId?: string
-  /** Reconnect after a lost connection. Default true. */
-  reconnect?: boolean
-  /** Ceiling of the first reconnect delay (full jitter: a random delay in [0, ceiling)). Default 500 ms. */
-  minReconnectDelayMs?: number
-  /** Largest reconnect delay ceiling. Default 20 000 ms. */
-  maxReconnectDelayMs?: number
-  /** A connection attempt that has not opened after this long is abandoned (and retried). Default 10 000 ms. */
-  connectTimeoutMs?: number
-  /** publish/unsubscribe/subscribe without a reply after this long reject with TIMEOUT (this includes waiting for a connection). Default 10 000 ms. */
-  requestTimeoutMs?: number
-  /**
-   * No frame from the server for this long (the server sends `info ping` every
-   * HEARTBEAT_INTERVAL_MS, default 30 s) → the connection is taken as dead and
-   * replaced. Must exceed the server's interval. Default 75 000 ms; 0 = off.
-   */
-  heartbeatTimeoutMs?: number
-  /** getToken() is called this long before the token's `exp`, and the result sent in a `refresh` frame. Default 30 000 ms. */
-  tokenRefreshMarginMs?: number
-  /** When false (default), connect() rejects with CONNECT_FAILED if the first attempt fails; when true it keeps trying. */
-  waitForFirstConnect?: boolean
-  /** Clock, timers and randomness; default the real ones (tests inject fakes). */
-  timers?: Timers
-}
-
-export type ClientState = 'disconnected' | 'connecting' | 'connected' | 'closed'
-
-export interface StateChange {
-  state: ClientState
-  previous: ClientState
-  /** On disconnected/closed after a socket closed: its close code and reason. */
-  closeCode?: number
-  closeReason?: string
-  /** On disconnected: the delay before the next attempt. */
-  retryInMs?: number
-}
-
-export interface ClientEvents {
-  state: StateChange
-  /** Errors that belong to no request: a failed attempt, TOKEN_EXPIRED, a refused refresh, a final close code. */
-  error: HeraldError
-  /** The server said `info server_shutdown`: it closes with 1001 soon, and the client reconnects at once. */
-  shutdown: { ts: string }
-}
-
-export interface PublishResult {
-  /** The message's seq, when the server's ack carries it. */
-  seq: number | undefined
-  epoch: string | undefined
-  id: string
-}
 
 interface InFlight {
   resolve(ack: IncomingAck): void
@@ -104,6 +32,7 @@ interface InFlight {
 }
 
 const OPEN = 1
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 export class HeraldClient extends Emitter<ClientEvents> implements SubscriptionHost {
   readonly clientId: string
@@ -376,7 +305,13 @@ export class HeraldClient extends Emitter<ClientEvents> implements SubscriptionH
     const getToken = this.options.getToken
     const exp = this.token === undefined ? undefined : tokenExpiry(this.token)
     if (!getToken || exp === undefined) return
-    const delay = Math.max(0, exp - this.opts.tokenRefreshMarginMs - this.timers.epochMs())
+    // setTimeout fires at once past 2³¹−1 ms (24.8 days): a longer wait is re-armed from there.
+    const wait = Math.max(0, exp - this.opts.tokenRefreshMarginMs - this.timers.epochMs())
+    if (wait > MAX_TIMER_MS) {
+      this.refreshTimer = this.timers.setTimeout(() => this.armRefresh(), MAX_TIMER_MS)
+      return
+    }
+    const delay = wait
     this.refreshTimer = this.timers.setTimeout(async () => {
       try {
         this.token = await getToken()
@@ -458,25 +393,4 @@ export class HeraldClient extends Emitter<ClientEvents> implements SubscriptionH
   lastCloseEvent(): { code: number; reason: string } | undefined {
     return this.lastClose && { ...this.lastClose }
   }
-}
-
-function describeClose(close: { code: number; reason: string }): string {
-  return close.reason ? `${close.code} ${close.reason}` : String(close.code)
-}
-
-/** http(s)://host[:port] or ws(s)://host[:port][/ws] → the /ws URL, with the credentials in the query. */
-export function wsUrl(url: string, credentials: { apiKey?: string; token?: string } = {}): string {
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    throw new HeraldError('INVALID_ARGUMENT', `not a URL: '${url}' (expected e.g. http://127.0.0.1:8080 or ws://127.0.0.1:8080/ws)`)
-  }
-  const protocol = { 'http:': 'ws:', 'https:': 'wss:', 'ws:': 'ws:', 'wss:': 'wss:' }[parsed.protocol]
-  if (!protocol) throw new HeraldError('INVALID_ARGUMENT', `unsupported URL scheme '${parsed.protocol}' in '${url}' (http, https, ws, wss)`)
-  parsed.protocol = protocol
-  if (parsed.pathname === '/' || parsed.pathname === '') parsed.pathname = '/ws'
-  if (credentials.apiKey) parsed.searchParams.set('api_key', credentials.apiKey)
-  if (credentials.token) parsed.searchParams.set('token', credentials.token)
-  return parsed.toString()
 }

@@ -7,8 +7,9 @@
  *   sub.on('event', (e) => console.log(e.seq, e.message.payload))
  *   const { seq } = await client.publish('orders', { id: 1 })
  */
-export { HeraldClient, wsUrl } from './client'
-export type { ClientEvents, ClientState, HeraldClientOptions, PublishResult, StateChange, WebSocketConstructor, WebSocketLike } from './client'
+export { HeraldClient } from './client'
+export { wsUrl } from './url'
+export type { ClientEvents, ClientState, HeraldClientOptions, PublishResult, StateChange, WebSocketConstructor, WebSocketLike } from './options'
 export { Subscription } from './subscription'
 export type { PresenceInfo, SlowConsumerInfo, StreamPosition, SubscribedInfo, SubscribeOptions, SubscriptionEvents, SubscriptionState } from './subscription'
 export { ClientErrorCode, HeraldError } from './errors'
