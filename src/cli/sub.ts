@@ -15,6 +15,9 @@ export const SUB_USAGE = `Usage: herald sub TOPIC [--last N | --since SEQ --epoc
   --count N    exit 0 after N events
   Ctrl-C exits 0.`
 
+/** Event lines that may wait for a slow stdout before events are dropped (and counted on stderr). */
+const MAX_PENDING_LINES = 10_000
+
 const SPEC = { last: 'int', since: 'int', epoch: 'string', json: 'boolean', count: 'int' } as const
 
 export async function subCommand(argv: string[], env: Record<string, string | undefined>): Promise<number> {
@@ -36,12 +39,24 @@ export async function subCommand(argv: string[], env: Record<string, string | un
     await client.connect()
     const sub = client.subscribe(topic, options)
     let received = 0
-    // Lines are written in order; a slow stdout reader makes the queue of writes wait, not the socket.
+    // Lines are written in order. A WebSocket cannot be paused, so a stdout slower than the
+    // stream would grow this queue without bound: past MAX_PENDING_LINES events are dropped and counted.
     let writing = Promise.resolve()
+    let pendingLines = 0
+    let dropped = 0
     sub.on('event', (event) => {
       received++
+      if (pendingLines >= MAX_PENDING_LINES) {
+        if (dropped++ === 0) process.stderr.write(`herald sub: stdout is too slow; dropping events (more than ${MAX_PENDING_LINES} waiting)\n`)
+        return
+      }
+      if (dropped > 0) {
+        process.stderr.write(`herald sub: dropped ${dropped} event(s) while stdout was too slow\n`)
+        dropped = 0
+      }
       const line = flags.json ? JSON.stringify(event) : JSON.stringify(event.message.payload)
-      writing = writing.then(() => writeLine(line))
+      pendingLines++
+      writing = writing.then(() => writeLine(line)).then(() => void pendingLines--)
       if (flags.count !== undefined && received >= flags.count) writing.then(() => done.resolve(EXIT_OK))
     })
     sub.on('subscribed', (s) => {
