@@ -86,6 +86,10 @@ export const options = {
     env: 'DOCS_PUBLIC',
     schema: Type.Boolean({ default: true, description: 'Serve the API documents (/openapi, /openapi/json, /asyncapi.json) without the API key. They describe the contract and hold no data.' }),
   },
+  dashboard: {
+    env: 'DASHBOARD',
+    schema: Type.Boolean({ default: true, description: 'Serve the web dashboard at / (its page and assets are built into the binary and hold no data; with API_KEY set it asks for the key). false = no dashboard routes.' }),
+  },
   maxTopics: {
     env: 'MAX_TOPICS',
     schema: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 10_000, description: 'Topics that may exist at once; POST /topics past it gets 429 LIMIT_EXCEEDED.' }),

@@ -9,6 +9,7 @@ import { type Config, idleTimeoutSeconds } from '../config'
 import type { Logger } from '../log'
 import { type AccessState, accessControl } from './access-control'
 import { PUBLIC_PATHS } from './auth'
+import { dashboardRoutes } from './dashboard-routes'
 import { DOCS_PATHS, docsRoutes } from './docs-routes'
 import { metricsRoute } from './metrics-route'
 import { restErrors } from './rest-errors'
@@ -48,7 +49,9 @@ export function createApp({ config, broker, log, access, metrics, liveness }: Ap
       closeOnBackpressureLimit: false,
       perMessageDeflate: false,
     },
-    serve: { maxRequestBodySize: config.maxPayloadBytes },
+    // development: false, whatever NODE_ENV says: Bun's development mode rebuilds HTML imports with a
+    // hot-reload client and prints to stdout (dashboard-routes.ts). `routes` go to Bun.serve as they are.
+    serve: { maxRequestBodySize: config.maxPayloadBytes, development: false, routes: dashboardRoutes(config) },
   })
     .use(restErrors(log))
     .use(accessControl(config, access, publicPaths(config)))
@@ -56,5 +59,5 @@ export function createApp({ config, broker, log, access, metrics, liveness }: Ap
     .use(topicRoutes(broker, log))
     .use(metrics ? metricsRoute(metrics.registry, config.metricsPublic) : new Elysia({ name: 'no-metrics' }))
     .use(wsRoute(broker, log, config, access, metrics?.observer, liveness))
-    .use(docsRoutes(config.docsPublic))
+    .use(docsRoutes(config.docsPublic, config.dashboard))
 }

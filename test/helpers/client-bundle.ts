@@ -2,7 +2,7 @@
  * Builds the SDK the way `npm run build:client` does (one ESM file for
  * browsers, minified) into a temporary directory, for the tests that run it
  * outside Bun: Node (test/client/node.test.ts) and chromium
- * (test/client/browser.test.ts).
+ * (test/browser/client-sdk.test.ts).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'

@@ -42,12 +42,16 @@ describe('OpenAPI', () => {
     expect(Object.keys(doc.paths['/metrics'].get.responses['200'].content)[0]).toStartWith('text/plain')
   })
 
-  test('/openapi serves the UI page', async () => {
+  test('/openapi serves its page whole: inline style and script, reading openapi/json, nothing from another origin', async () => {
     await using server = startServer()
     const res = await fetch(`${server.http}/openapi`)
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toStartWith('text/html')
-    expect(await res.text()).toContain('"url":"openapi/json"')
+    const html = await res.text()
+    expect(html).toContain('"specUrl":"openapi/json"')
+    expect(html).not.toMatch(/<(?:script|link|img)[^>]+(?:src|href)="(?!data:)/)
+    expect(html).not.toMatch(/https?:\/\//)
+    // It renders in a browser with the network blocked: test/browser/api-docs.test.ts.
   })
 
   test('the documents are public by default and behind the key with DOCS_PUBLIC=false', async () => {

@@ -3,25 +3,15 @@
  * no browser): a round trip, a typed error, and a reconnect with resubscribe
  * across a server restart, all inside the page. The page comes from another
  * origin than herald's (as a browser app's would).
- *
- * The launcher below is the minimal one; after the merge with the dashboard
- * branch, `requireChromium()` and the launch come from test/helpers/browser.ts
- * (same names, same flags) — its `open(origin)` must then allow herald's
- * origin beside the page's.
+ * The tab allows only the page's origin and the server's (test/helpers/browser.ts):
+ * `tab.outside` stays empty.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { type Browser, chromium, type Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
+import { launchBrowser, requireChromium, type TestBrowser } from '../helpers/browser'
 import { buildClientBundle, type ClientBundle } from '../helpers/client-bundle'
-import { requireExternal } from '../helpers/external'
 import { startServer } from '../helpers/server'
 import { tcpProxy } from '../helpers/tcp-proxy'
-
-const CHROMIUM = '/usr/bin/chromium'
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking']
-
-function requireChromium(): boolean {
-  return requireExternal('chromium', Bun.file(CHROMIUM).size > 0, 'install it with: apt-get install chromium')
-}
 
 /**
  * A page server on loopback (another origin than herald's) serving an HTML page
@@ -39,24 +29,23 @@ function pageServer(bundle: ClientBundle) {
   })
 }
 
-/** A fresh context with the SDK page loaded. */
-async function openSdkPage(browser: Browser, pageOrigin: string): Promise<{ page: Page; close(): Promise<void> }> {
-  const context = await browser.newContext()
-  const page = await context.newPage()
-  await page.goto(pageOrigin + '/')
-  await page.waitForFunction(() => (globalThis as any).ready === true, undefined, { timeout: 10_000 })
-  return { page, close: () => context.close() }
+/** A fresh tab with the SDK page loaded, allowed to reach `server` besides the page's origin. */
+async function openSdkPage(browser: TestBrowser, pageOrigin: string, server: string): Promise<{ page: Page; outside: string[]; close(): Promise<void> }> {
+  const tab = await browser.open(pageOrigin, { alsoAllow: [server] })
+  await tab.page.goto(pageOrigin + '/')
+  await tab.page.waitForFunction(() => (globalThis as any).ready === true, undefined, { timeout: 10_000 })
+  return tab
 }
 
 if (requireChromium()) {
   describe('the SDK in chromium', () => {
-    let browser: Browser
+    let browser: TestBrowser
     let bundle: ClientBundle
     let pages: ReturnType<typeof pageServer>
     beforeAll(async () => {
       bundle = await buildClientBundle()
       pages = pageServer(bundle)
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS })
+      browser = await launchBrowser()
     })
     afterAll(async () => {
       await browser?.close()
@@ -67,7 +56,7 @@ if (requireChromium()) {
     test('connect, subscribe with lastN, publish, receive; an unknown topic rejects with a HeraldError', async () => {
       await using server = startServer()
       await server.createTopic('orders')
-      const tab = await openSdkPage(browser, pages.url.origin)
+      const tab = await openSdkPage(browser, pages.url.origin, server.http)
       try {
         const result = await tab.page.evaluate(async (url) => {
           const { HeraldClient, HeraldError } = (globalThis as any).Herald
@@ -84,6 +73,7 @@ if (requireChromium()) {
           client.close()
           return { events: events.map((e) => [e.seq, e.message.payload]), lastId: events[1].message.id === published.id, error, state: client.state }
         }, server.http)
+        expect(tab.outside).toEqual([])
         expect(result).toEqual({ events: [[1, { n: 1 }], [2, { n: 2 }]], lastId: true, error: { isHeraldError: true, code: 'TOPIC_NOT_FOUND' }, state: 'closed' })
       } finally {
         await tab.close()
@@ -96,7 +86,7 @@ if (requireChromium()) {
       await first.createTopic('t')
       // Through a proxy that refuses connections until the new server has its topic (tcp-proxy.ts).
       using proxy = tcpProxy(port)
-      const tab = await openSdkPage(browser, pages.url.origin)
+      const tab = await openSdkPage(browser, pages.url.origin, proxy.http)
       try {
         await tab.page.evaluate(async (url) => {
           const w = globalThis as any
@@ -126,6 +116,7 @@ if (requireChromium()) {
         expect(log.subscribed[1]).toMatchObject({ resubscribed: true, recovered: false })
         expect(log.events).toEqual(['after restart'])
         expect(log.states).toContain('disconnected:1001')
+        expect(tab.outside).toEqual([])
       } finally {
         await tab.close()
       }
