@@ -8,6 +8,7 @@ import { HeraldError } from '../client'
 import { COMMON_USAGE, EXIT_OK, EXIT_SERVER, EXIT_USAGE, ServerError, UsageError } from './args'
 import { BENCH_USAGE, benchCommand } from './bench'
 import { PUB_USAGE, pubCommand } from './pub'
+import { serve } from './serve'
 import { SUB_USAGE, subCommand } from './sub'
 import { STATS_USAGE, TOPICS_USAGE, statsCommand, topicsCommand } from './topics'
 
@@ -19,13 +20,16 @@ export interface Command {
   run(args: string[], env: Record<string, string | undefined>): Promise<number>
   /** False for a command without the client flags (--url, --api-key, --token). Default true. */
   clientFlags?: boolean
+  /** True when the command prints its own --help (serve: the server's option table). */
+  ownHelp?: boolean
 }
 
 const SERVE_USAGE = `Usage: herald [serve] [--flag value]...
   Starts the server. Every option is a flag and an environment variable: herald --help lists them.`
 
 export const commands: Record<string, Command> = {
-  serve: { summary: 'start the server (the default; herald --help lists its options)', usage: SERVE_USAGE, run: async () => EXIT_OK, clientFlags: false },
+  // Never resolves: the server runs until a signal ends the process.
+  serve: { summary: 'start the server (the default; herald --help lists its options)', usage: SERVE_USAGE, run: (args) => (serve(args), new Promise<number>(() => {})), clientFlags: false, ownHelp: true },
   pub: { summary: 'publish a message, or one per stdin line', usage: PUB_USAGE, run: pubCommand },
   sub: { summary: 'print the events of a topic; reconnects and resumes', usage: SUB_USAGE, run: subCommand },
   topics: { summary: 'list, create or delete topics', usage: TOPICS_USAGE, run: topicsCommand },
@@ -59,7 +63,7 @@ function help(args: string[]): number {
 export async function runCommand(name: string, args: string[], env: Record<string, string | undefined> = process.env): Promise<number> {
   const command = commands[name]
   if (!command) throw new Error(`no command '${name}'`)
-  if (name !== 'help' && (args.includes('--help') || args.includes('-h'))) {
+  if (name !== 'help' && !command.ownHelp && (args.includes('--help') || args.includes('-h'))) {
     console.log(usageOf(name))
     return EXIT_OK
   }
