@@ -137,7 +137,25 @@ export function clientOf(conn: Connection, options: HeraldClientOptions = {}): H
   return new HeraldClient(conn.url, { apiKey: conn.apiKey, token: conn.token, ...options })
 }
 
-/** Writes a line to stdout, waiting when the pipe is full (a slow reader slows the command, never grows its memory). */
+/**
+ * Writes a line to stdout, waiting when the pipe is full (a slow reader slows
+ * the command, never grows its memory). A reader that went away (`| head -1`:
+ * EPIPE) ends the command with status 0, as Unix tools do.
+ */
 export async function writeLine(line: string): Promise<void> {
-  if (!process.stdout.write(line + '\n')) await new Promise<void>((resolve) => process.stdout.once('drain', resolve))
+  let ok: boolean
+  try {
+    ok = process.stdout.write(line + '\n')
+  } catch (error) {
+    if ((error as { code?: string }).code === 'EPIPE') process.exit(EXIT_OK)
+    throw error
+  }
+  if (!ok) await new Promise<void>((resolve) => process.stdout.once('drain', resolve))
+}
+
+/** The asynchronous form of the same EPIPE (installed once by runCommand). */
+export function exitOnClosedStdout(): void {
+  process.stdout.on('error', (error: { code?: string }) => {
+    if (error.code === 'EPIPE') process.exit(EXIT_OK)
+  })
 }

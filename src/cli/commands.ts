@@ -5,7 +5,7 @@
  * kinds of args.ts (and the SDK's HeraldError) to exit codes 2 and 1.
  */
 import { HeraldError } from '../client'
-import { COMMON_USAGE, EXIT_OK, EXIT_SERVER, EXIT_USAGE, ServerError, UsageError } from './args'
+import { COMMON_USAGE, EXIT_OK, EXIT_SERVER, EXIT_USAGE, exitOnClosedStdout, ServerError, UsageError } from './args'
 import { BENCH_USAGE, benchCommand } from './bench'
 import { PUB_USAGE, pubCommand } from './pub'
 import { serve } from './serve'
@@ -67,6 +67,7 @@ export async function runCommand(name: string, args: string[], env: Record<strin
     console.log(usageOf(name))
     return EXIT_OK
   }
+  exitOnClosedStdout()
   try {
     return await command.run(args, env)
   } catch (error) {

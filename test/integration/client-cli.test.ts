@@ -89,6 +89,17 @@ describe('herald pub / sub', () => {
     expect(sub.stdout.trim().split('\n').map((l) => JSON.parse(l).seq)).toEqual([18, 19, 20])
   }, 30_000)
 
+  test('a reader that goes away (| head -1) ends sub and pub with status 0 and no stack trace', async () => {
+    await using server = startServer()
+    await server.createTopic('t')
+    expect((await herald(['pub', 't', '"x"', '--count', '50', '--url', server.http])).code).toBe(0)
+    const cmd = HERALD.map((a) => `'${a}'`).join(' ')
+    const script = `${cmd} sub t --last 50 --url ${server.http} | head -1; a=\${PIPESTATUS[0]}; seq 1 200 | ${cmd} pub t --url ${server.http} | head -1 >/dev/null; echo "$a \${PIPESTATUS[1]}"`
+    const r = await runToEnd(['bash', '-c', script], {}, 20_000)
+    expect(r.stdout).toBe('"x"\n0 0\n')
+    expect(r.stderr).not.toContain('EPIPE')
+  }, 30_000)
+
   test('sub reconnects after a graceful shutdown and says whether it recovered', async () => {
     const first = startServer()
     const port = first.port
