@@ -125,6 +125,9 @@ describe('herald pub / sub', () => {
     expect(unknown).toMatchObject({ code: 1, stdout: '' })
     expect(unknown.stderr).toContain('TOPIC_NOT_FOUND')
     expect((await herald(['sub', 'nope', '--url', server.http])).stderr).toContain('TOPIC_NOT_FOUND')
+    const badUrl = await herald(['stats', '--url', 'ftp://127.0.0.1'])
+    expect(badUrl.code).toBe(2)
+    expect(badUrl.stderr).toContain("--url 'ftp://127.0.0.1' is not an http(s) or ws(s) URL")
     const down = await herald(['stats', '--url', 'http://127.0.0.1:1'])
     expect(down.code).toBe(1)
     expect(down.stderr).toContain('cannot reach')
@@ -182,7 +185,7 @@ describe('herald serve', () => {
 describe('herald bench', () => {
   test('reports publishes/s, deliveries/s, latency percentiles and zero loss (--json), and deletes its topic', async () => {
     await using server = startServer()
-    const r = await herald(['bench', '--subscribers', '3', '--publishers', '2', '--size', '64', '--duration', '1', '--json', '--url', server.http], {}, 30_000)
+    const r = await herald(['bench', '--subscribers', '3', '--publishers', '2', '--size', '64', '--duration', '1.5', '--json', '--url', server.http], {}, 30_000)
     expect(r.code).toBe(0)
     const result = JSON.parse(r.stdout)
     expect(result).toMatchObject({ subscribers: 3, publishers: 2, size: 64, zero_loss: true, lost: 0, out_of_order: 0 })
@@ -193,7 +196,7 @@ describe('herald bench', () => {
     expect(l.min).toBeLessThanOrEqual(l.p50)
     expect(l.p50).toBeLessThanOrEqual(l.p90)
     expect(l.p99_9).toBeLessThanOrEqual(l.max)
-    expect(r.stderr).toMatch(/\[1 s\] published \d+/) // the progress line
+    expect(r.stderr).toMatch(/\[1 s\] published \d+/) // the progress line, every second (the run lasts 1.5 s)
     expect((await rest(server.http, 'GET', '/topics')).body.topics).toEqual([])
   }, 40_000)
 })
