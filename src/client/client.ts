@@ -27,8 +27,8 @@ interface InFlight {
   resolve(ack: IncomingAck): void
   reject(error: HeraldError): void
   timer: unknown
-  /** Not yet written: waits for a connection. */
-  frame?: OutgoingFrame & { request_id: string }
+  /** The frame's JSON while it waits for a connection; unset once written. */
+  frame?: string
 }
 
 const OPEN = 1
@@ -137,25 +137,27 @@ export class HeraldClient extends Emitter<ClientEvents> implements SubscriptionH
   private request(frame: OutgoingFrame, timeoutMs = this.opts.requestTimeoutMs): Promise<IncomingAck> {
     if (this.currentState === 'closed') return Promise.reject(new HeraldError('CLOSED', 'the client is closed'))
     const request_id = `c${++this.requestCounter}`
-    const framed = { ...frame, request_id } as OutgoingFrame & { request_id: string }
+    let text: string
+    try {
+      text = JSON.stringify({ ...frame, request_id })
+    } catch (error) {
+      // A BigInt or a cycle in the payload: refused here, nothing was sent.
+      return Promise.reject(new HeraldError('INVALID_ARGUMENT', `${frame.type}: not serializable as JSON (${(error as Error).message})`))
+    }
     return new Promise<IncomingAck>((resolve, reject) => {
       const entry: InFlight = {
         resolve,
         reject,
         timer: this.timers.setTimeout(() => {
           this.inflight.delete(request_id)
-          const what = entry.frame ? 'no connection' : 'no reply'
+          const what = entry.frame !== undefined ? 'no connection' : 'no reply'
           reject(new HeraldError('TIMEOUT', `${frame.type}: ${what} within ${timeoutMs} ms`, { topic: 'topic' in frame ? frame.topic : undefined }))
         }, timeoutMs),
       }
       this.inflight.set(request_id, entry)
-      if (this.currentState === 'connected') this.write(framed)
-      else entry.frame = framed
+      if (this.currentState === 'connected') this.socket!.send(text)
+      else entry.frame = text
     })
-  }
-
-  private write(frame: OutgoingFrame): void {
-    this.socket!.send(JSON.stringify(frame))
   }
 
   private sendSubscribe(sub: Subscription): void {
@@ -216,8 +218,8 @@ export class HeraldClient extends Emitter<ClientEvents> implements SubscriptionH
     for (const sub of this.subs.values()) this.sendSubscribe(sub)
     // Requests made while disconnected go out after the subscribes, in the order they were made.
     for (const entry of this.inflight.values())
-      if (entry.frame) {
-        this.write(entry.frame)
+      if (entry.frame !== undefined) {
+        this.socket!.send(entry.frame)
         entry.frame = undefined
       }
     for (const waiter of this.connectWaiters.splice(0)) waiter.resolve()
@@ -344,7 +346,7 @@ export class HeraldClient extends Emitter<ClientEvents> implements SubscriptionH
     this.clearConnectionTimers()
     this.lastClose = close
     for (const [id, entry] of this.inflight)
-      if (!entry.frame) {
+      if (entry.frame === undefined) {
         this.inflight.delete(id)
         this.timers.clearTimeout(entry.timer)
         entry.reject(new HeraldError('DISCONNECTED', `connection lost (${close.code}${close.reason ? ` ${close.reason}` : ''}) before the reply`, { closeCode: close.code, closeReason: close.reason }))

@@ -80,6 +80,8 @@ describe('HeraldClient against a real server', () => {
       // Refused subscription is forgotten: the topic can be subscribed again.
       await server.createTopic('nope')
       expect((await client.subscribe('nope').ready).recovered).toBe(false)
+      expect(await client.publish('nope', { n: 1n }).catch((e) => e)).toMatchObject({ name: 'HeraldError', code: 'INVALID_ARGUMENT' })
+      expect(client.state).toBe('connected')
       expect(() => client.subscribe('x', { sinceSeq: 3 })).toThrow('sinceSeq needs the epoch')
       expect(() => client.subscribe('x', { sinceSeq: 3, epoch: 'e', lastN: 2 })).toThrow('not both')
       const big = await client.publish('nope', 'x'.repeat(2 * 1024 * 1024)).catch((e) => e)
