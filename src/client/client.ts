@@ -234,6 +234,7 @@ export class HeraldClient extends Emitter<ClientEvents> implements SubscriptionH
     } catch {
       return // not from herald; nothing sensible to do with it
     }
+    if (!isFrame(frame)) return
     switch (frame.type) {
       case 'event':
         this.subs.get(frame.topic)?.event(frame)
@@ -316,8 +317,11 @@ export class HeraldClient extends Emitter<ClientEvents> implements SubscriptionH
     const delay = wait
     this.refreshTimer = this.timers.setTimeout(async () => {
       try {
-        this.token = await getToken()
-        await this.request({ type: 'refresh', token: this.token })
+        const token = await getToken()
+        // The same (or an older) token again would refresh in a loop; the server's TOKEN_EXPIRED ends it instead.
+        if ((tokenExpiry(token) ?? 0) <= exp) throw new HeraldError('UNAUTHORIZED', 'getToken() returned a token that expires no later than the current one')
+        this.token = token
+        await this.request({ type: 'refresh', token })
         this.armRefresh()
       } catch (error) {
         // The server closes with TOKEN_EXPIRED at exp; the reconnect asks getToken() again.
@@ -394,5 +398,26 @@ export class HeraldClient extends Emitter<ClientEvents> implements SubscriptionH
   /** The close code and reason of the last lost connection, if any. */
   lastCloseEvent(): { code: number; reason: string } | undefined {
     return this.lastClose && { ...this.lastClose }
+  }
+}
+
+/**
+ * The shape the dispatch relies on; anything else is ignored (a proxy's or
+ * another server's frames must not throw inside the socket's handler).
+ */
+function isFrame(value: unknown): value is IncomingFrame {
+  if (typeof value !== 'object' || value === null) return false
+  const f = value as Record<string, any>
+  switch (f.type) {
+    case 'event':
+      return typeof f.topic === 'string' && typeof f.seq === 'number' && typeof f.message === 'object' && f.message !== null
+    case 'error':
+      return typeof f.error === 'object' && f.error !== null && typeof f.error.code === 'string' && typeof f.error.message === 'string'
+    case 'ack':
+    case 'pong':
+    case 'info':
+      return true
+    default:
+      return false
   }
 }

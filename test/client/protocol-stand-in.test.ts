@@ -136,6 +136,26 @@ describe('tokens (issue 12)', () => {
     }
   })
 
+  test('getToken() returning a token that expires no later than the current one: an error event, no refresh frame (no refresh loop)', async () => {
+    using server = scriptedServer()
+    const timers = new FakeTimers()
+    const token = tokenWithExp(timers.epochMs() / 1000 + 60)
+    const client = new HeraldClient(server.http, { timers, getToken: () => token, heartbeatTimeoutMs: 0 })
+    try {
+      const connected = client.connect()
+      const conn = await server.nextConnection()
+      await connected
+      const error = nextEvent(client, 'error')
+      timers.advance(30_000)
+      expect(await error).toMatchObject({ code: 'UNAUTHORIZED', message: expect.stringContaining('expires no later') })
+      void client.ping().catch(() => undefined)
+      expect((await conn.next()).type).toBe('ping') // the first frame after connecting: no refresh was sent
+      expect(timers.delays().length).toBeLessThanOrEqual(1) // only the ping's timeout; nothing re-armed
+    } finally {
+      client.close()
+    }
+  })
+
   test('an error frame with no request (TOKEN_EXPIRED) is a client error event', async () => {
     using server = scriptedServer()
     const client = new HeraldClient(server.http)
@@ -180,6 +200,30 @@ describe('notices for a subscription', () => {
       // Subscribes go out first on a new connection: the first frame being this ping means none was sent.
       void client.ping().catch(() => undefined)
       expect((await again.next()).type).toBe('ping')
+    } finally {
+      client.close()
+    }
+  })
+})
+
+describe('frames that are not herald’s', () => {
+  test('non-JSON, null, unknown types and ill-shaped events or errors are ignored; the connection keeps working', async () => {
+    using server = scriptedServer()
+    const client = new HeraldClient(server.http)
+    try {
+      void client.connect()
+      const conn = await server.nextConnection()
+      const sub = client.subscribe('t')
+      const events = collect(sub)
+      await ackSubscribe(conn, {})
+      let errors = 0
+      client.on('error', () => errors++)
+      for (const junk of ['not json', 'null', '42', '"text"', '{"type":"nope"}', '{"type":"event","topic":"t"}', '{"type":"event","topic":"t","seq":1}', '{"type":"error"}', '{"type":"error","error":null}']) conn.sendRaw(junk)
+      conn.send(event('t', 1))
+      await eventsReach(sub, events, 1)
+      expect(events.map((e) => e.seq)).toEqual([1])
+      expect(errors).toBe(0)
+      expect(client.state).toBe('connected')
     } finally {
       client.close()
     }

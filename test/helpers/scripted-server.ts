@@ -16,6 +16,8 @@ export interface ScriptedConnection {
   /** The next frame from the client (with a deadline). */
   next(ms?: number): Promise<any>
   send(frame: unknown): void
+  /** Sends a text frame as given (not JSON-encoded). */
+  sendRaw(text: string): void
   close(code: number, reason?: string): void
   readonly closed: Promise<void>
 }
@@ -61,6 +63,7 @@ export function scriptedServer(): ScriptedServer {
             'a frame from the client',
           ),
         send: (frame) => data.socket?.send(JSON.stringify(frame)),
+        sendRaw: (text) => data.socket?.send(text),
         close: (code, reason) => data.socket?.close(code, reason),
         closed: closedResolvers.promise,
       }
