@@ -8,6 +8,8 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 
 const MiB = 1024 * 1024
+/** Empty, or printable ASCII (0x20–0x7E) that neither starts nor ends with a space (header values are trimmed). */
+export const API_KEY_PATTERN = '^([!-~]([ -~]*[!-~])?)?$'
 
 export const options = {
   port: {
@@ -20,7 +22,47 @@ export const options = {
   },
   apiKey: {
     env: 'API_KEY',
-    schema: Type.String({ default: '', description: 'When set, REST (except /health) needs header X-API-Key and /ws needs X-API-Key or ?api_key=. Empty = no auth.' }),
+    secret: true,
+    schema: Type.String({
+      // Printable ASCII only: HTTP header values are bytes, and a key outside ASCII could never be sent in X-API-Key.
+      pattern: API_KEY_PATTERN,
+      error: 'API_KEY must be printable ASCII (letters, digits, punctuation; spaces only inside): it is sent in the X-API-Key header',
+      default: '',
+      description: 'When set, REST (except /health) needs header X-API-Key and /ws needs X-API-Key or ?api_key=. Printable ASCII. Empty = no auth.',
+    }),
+  },
+  tokenHmacSecret: {
+    env: 'TOKEN_HMAC_SECRET',
+    secret: true,
+    schema: Type.String({ default: '', description: 'Secret (at least 32 bytes) that verifies HS256 user tokens on /ws, and that `herald token` signs with. Set at most one TOKEN_* key source. Empty = tokens off.' }),
+  },
+  tokenPublicKeyFile: {
+    env: 'TOKEN_PUBLIC_KEY_FILE',
+    schema: Type.String({ default: '', description: 'PEM public key file that verifies user tokens: an RSA key (RS256) or an EC P-256 key (ES256).' }),
+  },
+  tokenJwksFile: {
+    env: 'TOKEN_JWKS_FILE',
+    schema: Type.String({ default: '', description: 'JWKS JSON file of public keys (RS256/ES256), each with a kid; the token header kid selects the key.' }),
+  },
+  tokenIssuer: {
+    env: 'TOKEN_ISSUER',
+    schema: Type.String({ default: '', description: 'When set, a token must carry this iss. Empty = not checked.' }),
+  },
+  tokenAudience: {
+    env: 'TOKEN_AUDIENCE',
+    schema: Type.String({ default: '', description: 'When set, a token must carry this aud. Empty = not checked.' }),
+  },
+  tokenMaxBytes: {
+    env: 'TOKEN_MAX_BYTES',
+    schema: Type.Integer({ minimum: 256, maximum: 65_536, default: 8192, description: 'Longest token accepted (in ?token=, Authorization or a refresh frame); longer is refused unread. Request heads over 16 KiB get 431 from Bun first.' }),
+  },
+  tlsCertFile: {
+    env: 'TLS_CERT_FILE',
+    schema: Type.String({ default: '', description: 'PEM certificate (chain) file: with TLS_KEY_FILE, serve https and wss on PORT. Both or neither.' }),
+  },
+  tlsKeyFile: {
+    env: 'TLS_KEY_FILE',
+    schema: Type.String({ default: '', description: 'PEM private key file of TLS_CERT_FILE.' }),
   },
   queueSize: {
     env: 'QUEUE_SIZE',
@@ -118,7 +160,7 @@ export const options = {
     env: 'ALLOWED_ORIGINS',
     schema: Type.String({ default: '', description: 'Comma-separated exact origins (e.g. https://app.example.com) allowed to open /ws; others get 403. Empty = any. Requests without Origin (non-browser clients) are allowed.' }),
   },
-} as const satisfies Record<string, { env: string; schema: TSchema }>
+} as const satisfies Record<string, { env: string; schema: TSchema; /** Never echoed in an error message. */ secret?: boolean }>
 
 type Options = typeof options
 export const ConfigSchema = Type.Object(
@@ -166,7 +208,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const value = parseRaw(o.schema, given)
     if (!Value.Check(o.schema, value)) {
       const err = Value.Errors(o.schema, value).First()
-      throw new ConfigError(`invalid ${source}=${JSON.stringify(given)}: ${describe(o.schema) ?? err?.message}`)
+      const shown = 'secret' in o && o.secret ? ' (value not shown)' : `=${JSON.stringify(given)}`
+      throw new ConfigError(`invalid ${source}${shown}: ${describe(o.schema) ?? err?.message}`)
     }
     raw[key] = value
   }
@@ -184,6 +227,7 @@ function parseRaw(schema: TSchema, given: string): unknown {
 }
 
 function describe(schema: TSchema): string | undefined {
+  if (typeof schema.error === 'string') return schema.error
   if (schema.type === 'boolean') return 'expected true or false'
   if (schema.type === 'integer') return `expected an integer from ${schema.minimum} to ${schema.maximum}`
   if (schema.type === 'number') return `expected a number from ${schema.minimum} to ${schema.maximum}`
@@ -203,7 +247,7 @@ export function helpText(): string {
     lines.push(`  ${flagOf(o.env).padEnd(28)} ${o.env.padEnd(24)} default ${def}`)
     lines.push(`      ${o.schema.description}`)
   }
-  lines.push('', '  --help                       print this text and exit')
+  lines.push('', '  --help                       print this text and exit', '', 'Subcommands:', '  herald token --sub USER ...  mint a development token from TOKEN_HMAC_SECRET (herald token --help)')
   return lines.join('\n')
 }
 

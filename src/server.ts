@@ -2,12 +2,16 @@
  * Starts herald: metrics, broker, app, listener, heartbeat, and the shutdown sequence.
  */
 import type { Server } from 'bun'
+import { Credentials } from './auth/credentials'
+import { loadTokenKeys } from './auth/keys'
 import { MemoryBroker } from './broker/memory-broker'
 import type { Config } from './config'
 import { CloseCode, CloseReason } from './errors'
 import { createApp } from './http/app'
 import type { AccessState } from './http/access-control'
 import { PeerLiveness } from './http/peer-liveness'
+import { loadTls } from './http/tls'
+import { AccessMetrics } from './metrics/access-metrics'
 import { BROADCAST_TOPIC } from './http/ws-route'
 import { type Logger, createLogger } from './log'
 import { MetricsObserver } from './metrics/observer'
@@ -25,15 +29,24 @@ export interface Herald {
   shutdown(): Promise<void>
 }
 
+/** Throws ConfigError (before listening) when a TLS or token key file is missing, unreadable or unusable. */
 export function startHerald(config: Config, log: Logger = createLogger('silent')): Herald {
+  const tls = loadTls(config)
+  const credentials = new Credentials({ apiKey: config.apiKey, keys: loadTokenKeys(config), tokenIssuer: config.tokenIssuer, tokenAudience: config.tokenAudience, tokenMaxBytes: config.tokenMaxBytes })
+  const accessMetrics = new AccessMetrics()
   const observer = new MetricsObserver(log)
   const broker = new MemoryBroker(config, observer)
   const registry = createRegistry(observer, broker, { topicLabels: config.metricsTopicLabels, slowConsumerPolicy: config.slowConsumerPolicy })
+  accessMetrics.register(registry)
   const access: AccessState = { accepting: true, connections: 0 }
   // A peer silent for more than two intervals (at least 8 s, Bun's idle floor) is dropped at the next beat.
   // Not capped like Bun's idle timeout (960 s): with pings only every interval, a live peer is silent for up to one.
   const liveness = new PeerLiveness(PeerLiveness.beatsFor(Math.max(2 * config.heartbeatIntervalMs, 8000), config.heartbeatIntervalMs))
-  const app = createApp({ config, broker, log, access, metrics: { registry, observer }, liveness }).listen({ port: config.port, hostname: config.host })
+  const app = createApp({ config, broker, log, access, metrics: { registry, observer }, liveness, wsAccess: { credentials, observer: accessMetrics } }).listen({
+    port: config.port,
+    hostname: config.host,
+    ...(tls ? { tls } : {}),
+  })
   const server = app.server as Server<unknown>
   const heartbeat = setInterval(() => {
     server.publish(BROADCAST_TOPIC, infoFrame('ping'))
@@ -51,6 +64,7 @@ export function startHerald(config: Config, log: Logger = createLogger('silent')
   async function shutdown(): Promise<void> {
     access.accepting = false
     clearInterval(heartbeat)
+    credentials.stop()
     broker.beginShutdown()
     const stopped = server.stop()
     broker.notifyAll(infoFrame('server_shutdown'))
@@ -64,7 +78,8 @@ export function startHerald(config: Config, log: Logger = createLogger('silent')
     log.info('shutdown_complete', { flushed, connections })
   }
 
-  log.info('listening', { url: server.url.href, port: server.port })
+  if (credentials.tokensEnabled && !config.apiKey) log.warn('tokens_without_api_key', { message: 'user tokens are on but API_KEY is unset: the REST API is open to anyone' })
+  log.info('listening', { url: server.url.href, port: server.port, tls: tls !== undefined })
   return {
     port: server.port!,
     url: server.url.href.replace(/\/$/, ''),

@@ -10,6 +10,7 @@ import { BENCH_USAGE, benchCommand } from './bench'
 import { PUB_USAGE, pubCommand } from './pub'
 import { serve } from './serve'
 import { SUB_USAGE, subCommand } from './sub'
+import { TOKEN_USAGE, tokenCommand } from './token'
 import { STATS_USAGE, TOPICS_USAGE, statsCommand, topicsCommand } from './topics'
 
 export interface Command {
@@ -34,6 +35,7 @@ export const commands: Record<string, Command> = {
   sub: { summary: 'print the events of a topic; reconnects and resumes', usage: SUB_USAGE, run: subCommand },
   topics: { summary: 'list, create or delete topics', usage: TOPICS_USAGE, run: topicsCommand },
   stats: { summary: 'server health and per-topic counters', usage: STATS_USAGE, run: statsCommand },
+  token: { summary: 'mint an HS256 user token from TOKEN_HMAC_SECRET (development and tests)', usage: TOKEN_USAGE, run: tokenCommand, clientFlags: false, ownHelp: true },
   bench: { summary: 'measure publishes/s, deliveries/s and latency against a running server', usage: BENCH_USAGE, run: benchCommand },
   help: { summary: 'help for a command: herald help CMD', usage: 'Usage: herald help [CMD]', run: async (args) => help(args), clientFlags: false },
 }

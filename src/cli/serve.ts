@@ -21,7 +21,15 @@ export function serve(argv: readonly string[]): void {
 
   const log = createLogger(config.logLevel, { format: config.logFormat })
   log.info('config', redactConfig(config))
-  const herald = startHerald(config, log)
+  let herald
+  try {
+    herald = startHerald(config, log)
+  } catch (error) {
+    // A TLS or token key file that is missing, unreadable or unusable: found before listening.
+    if (!(error instanceof ConfigError)) throw error
+    console.error(`herald: ${error.message}`)
+    process.exit(2)
+  }
 
   for (const signal of ['SIGTERM', 'SIGINT'] as const)
     process.on(signal, () => {

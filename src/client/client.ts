@@ -18,7 +18,7 @@ import { Emitter } from './emitter'
 import { HeraldError } from './errors'
 import { type SubscribeOptions, Subscription, type SubscriptionHost } from './subscription'
 import { realTimers, type Timers } from './timers'
-import { tokenExpiry } from './token'
+import { tokenClaims, tokenExpiry } from './token'
 import { describeClose, wsUrl } from './url'
 import type { ClientEvents, ClientState, HeraldClientOptions, PublishResult, StateChange, WebSocketConstructor, WebSocketLike } from './options'
 import type { IncomingAck, IncomingError, IncomingFrame, IncomingInfo, OutgoingFrame } from './wire'
@@ -35,7 +35,8 @@ const OPEN = 1
 const MAX_TIMER_MS = 2 ** 31 - 1
 
 export class HeraldClient extends Emitter<ClientEvents> implements SubscriptionHost {
-  readonly clientId: string
+  /** The client_id for subscriptions when neither the option nor a token's sub gives one. */
+  private readonly randomClientId = uuid()
   private readonly opts: Required<Omit<HeraldClientOptions, 'apiKey' | 'token' | 'getToken' | 'WebSocket' | 'clientId' | 'timers'>>
   private readonly timers: Timers
   private readonly WS: WebSocketConstructor
@@ -74,13 +75,21 @@ export class HeraldClient extends Emitter<ClientEvents> implements SubscriptionH
     const WS = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
     if (!WS) throw new HeraldError('INVALID_ARGUMENT', 'no global WebSocket here (Node 20): pass the WebSocket option, e.g. from the ws package')
     this.WS = WS
-    this.clientId = options.clientId ?? uuid()
     this.token = options.token
     wsUrl(url) // fails fast on a bad URL
   }
 
   get state(): ClientState {
     return this.currentState
+  }
+
+  /**
+   * The `client_id` of this client's subscriptions: the `clientId` option, else
+   * the current token's `sub` (a server with tokens refuses any other), else a
+   * random UUID fixed for this client.
+   */
+  get clientId(): string {
+    return this.options.clientId ?? (this.token === undefined ? undefined : tokenClaims(this.token).sub) ?? this.randomClientId
   }
 
   /** Resolves once connected; see `waitForFirstConnect` for a first attempt that fails. */

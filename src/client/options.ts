@@ -23,7 +23,7 @@ export interface HeraldClientOptions {
   getToken?: () => string | Promise<string>
   /** The WebSocket constructor; default the global one (Node 20 has none: pass `ws`). */
   WebSocket?: WebSocketConstructor
-  /** The `client_id` of subscriptions. Default: a random UUID per client. */
+  /** The `client_id` of subscriptions. Default: the token's `sub` with a token, else a random UUID per client. */
   clientId?: string
   /** Reconnect after a lost connection. Default true. */
   reconnect?: boolean

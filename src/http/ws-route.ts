@@ -11,10 +11,15 @@
  * `WsConnection` (the session and its sink); Elysia's server-wide websocket
  * handler, which Bun calls for every socket, just forwards each event to
  * `ws.data.open/message/drain/close` with the raw Bun socket.
- * Auth and the shutdown refusal still run before routing (access-control).
+ * The access decision (credentials, origin, shutdown, connection limit) is
+ * taken here, inside the handler, just before `server.upgrade`: on exactly the
+ * requests the router sends to this handler, whatever their path spelling
+ * (access-control.ts, wsAccess).
  */
 import type { ServerWebSocket } from 'bun'
 import { Elysia } from 'elysia'
+import type { ConnectionAuth } from '../auth/connection-auth'
+import { Credentials } from '../auth/credentials'
 import type { Broker, Session, Sink } from '../broker/broker'
 import { CloseCode, CloseReason, ErrorCode } from '../errors'
 import type { Config } from '../config'
@@ -22,7 +27,9 @@ import type { Logger } from '../log'
 import { errorFields } from '../log'
 import { type DispatchObserver, dispatchFrame, type InternalErrorLogger } from '../protocol/dispatch'
 import { RateLimiter, type RateLimitOptions } from '../protocol/rate-limit'
-import type { AccessState } from './access-control'
+import { type AccessObserver, noopAccessObserver } from '../metrics/access-metrics'
+import { errorFrame } from '../protocol/server-frames'
+import { type AccessState, WS_PATH, type WsDecision, wsAccess } from './access-control'
 import { type LivePeer, PeerLiveness } from './peer-liveness'
 import { errorResponse } from './rest-errors'
 
@@ -117,6 +124,7 @@ interface RouteContext {
   liveness: PeerLiveness
   /** Undefined when RATE_LIMIT_PER_SEC is 0 (off). */
   rateLimit: RateLimitOptions | undefined
+  accessObserver: AccessObserver
   /** How long a close 'after-delivery' waits for the client to read what precedes it (CLOSE_FLUSH_TIMEOUT_MS). */
   closeFlushTimeoutMs: number
 }
@@ -129,20 +137,38 @@ class WsConnection implements LivePeer {
   heardAt = 0
   socket!: Socket
 
-  constructor(private readonly route: RouteContext) {
+  constructor(
+    private readonly route: RouteContext,
+    private readonly auth: ConnectionAuth,
+  ) {
     this.limiter = route.rateLimit && new RateLimiter(route.rateLimit)
   }
 
   open(ws: Socket): void {
-    const { broker, access, liveness, observer, log } = this.route
+    const { broker, access, liveness, observer, log, accessObserver } = this.route
     this.sink = new BunSocketSink(ws, this.route.closeFlushTimeoutMs)
-    this.session = broker.connect(this.sink)
+    const session = broker.connect(this.sink)
+    this.session = session
     this.socket = ws
     access.connections++
     ws.subscribe(BROADCAST_TOPIC)
     liveness.add(this)
     observer.opened()
-    log.info('connect', { session: this.session.id, remote: ws.remoteAddress })
+    accessObserver.admitted(this.auth.kind)
+    // Only token connections expire (no closure kept for the others: idle memory per connection).
+    if (this.auth.kind === 'token') this.auth.whenExpired(() => this.tokenExpired(session))
+    log.info('connect', { session: session.id, remote: ws.remoteAddress, auth: this.auth.kind, sub: this.auth.sub })
+  }
+
+  /** The token's exp passed without a refresh: TOKEN_EXPIRED, then close 4401 once it has been delivered. */
+  private tokenExpired(session: Session): void {
+    const { broker, log, accessObserver } = this.route
+    log.info('token_expired', { session: session.id, sub: this.auth.sub })
+    accessObserver.tokenExpired()
+    broker.reply(session, errorFrame(undefined, ErrorCode.TOKEN_EXPIRED, 'token expired: reconnect with a new token'))
+    // After the pending flush (queued on this turn), and after delivery, so that the error frame is read first.
+    const sink = this.sink
+    setImmediate(() => sink?.close(CloseCode.TOKEN_EXPIRED, CloseReason.TOKEN_EXPIRED, 'after-delivery'))
   }
 
   /** `message` is what Bun received, unparsed: dispatch parses it exactly once. */
@@ -151,8 +177,8 @@ class WsConnection implements LivePeer {
     liveness.heard(this)
     observer.messageBytes(typeof message === 'string' ? Buffer.byteLength(message) : message.byteLength)
     if (!this.session || this.sink?.closing) return
-    if (dispatchFrame(broker, this.session, message, logInternal, this.limiter, observer) === 'abusive') {
-      log.warn('rate_limit_close', { session: this.session.id })
+    if (dispatchFrame(broker, this.session, message, logInternal, this.limiter, observer, this.auth) === 'abusive') {
+      log.warn('rate_limit_close', { session: this.session.id, sub: this.auth.sub })
       // After the pending flush (queued earlier on the same turn), so the last RATE_LIMITED reply goes out first.
       const sink = this.sink
       setImmediate(() => sink?.close(CloseCode.RATE_LIMIT_ABUSE, CloseReason.RATE_LIMIT_ABUSE, 'after-delivery'))
@@ -175,8 +201,9 @@ class WsConnection implements LivePeer {
   close(_ws: Socket, closedWith: number, closeReason: string): void {
     let code = closedWith
     let reason = closeReason
-    const { broker, access, liveness, observer, log } = this.route
+    const { broker, access, liveness, observer, log, accessObserver } = this.route
     liveness.remove(this)
+    this.auth.close()
     const decided = this.sink?.settle()
     if (decided) ({ code, reason } = decided)
     const session = this.session
@@ -185,8 +212,15 @@ class WsConnection implements LivePeer {
     access.connections--
     broker.disconnect(session)
     observer.closed(code)
-    log.info('disconnect', { session: session.id, code, reason })
+    accessObserver.released(this.auth.kind)
+    log.info('disconnect', { session: session.id, code, reason, sub: this.auth.sub })
   }
+}
+
+/** Access to /ws: the server's credentials, and where refusals and admissions are counted. */
+export interface WsAccessDeps {
+  credentials: Credentials
+  observer?: AccessObserver
 }
 
 export function wsRoute(
@@ -196,6 +230,7 @@ export function wsRoute(
   access: AccessState,
   observer: WsObserver = noopWsObserver,
   liveness: PeerLiveness = new PeerLiveness(),
+  accessDeps?: WsAccessDeps,
 ) {
   const route: RouteContext = {
     broker,
@@ -205,13 +240,25 @@ export function wsRoute(
     observer,
     liveness,
     rateLimit: config.rateLimitPerSec > 0 ? { perSec: config.rateLimitPerSec, burst: config.rateLimitBurst, closeAfterMs: config.rateLimitCloseAfterMs } : undefined,
+    accessObserver: accessDeps?.observer ?? noopAccessObserver,
     closeFlushTimeoutMs: config.closeFlushTimeoutMs,
   }
+  const decide = wsAccess(config, access, accessDeps?.credentials ?? new Credentials({ apiKey: config.apiKey, keys: undefined, tokenIssuer: '', tokenAudience: '', tokenMaxBytes: config.tokenMaxBytes }))
   return new Elysia({ name: 'ws-route' }).get(
-    '/ws',
+    WS_PATH,
     ({ request, server }) => {
-      if (server?.upgrade(request, { data: new WsConnection(route) })) return
-      return errorResponse(ErrorCode.BAD_REQUEST, 'expected a WebSocket upgrade')
+      const upgrade = (decision: WsDecision): Response | undefined => {
+        if ('refused' in decision) {
+          route.accessObserver.refused(decision.refused)
+          log.debug('ws_refused', { reason: decision.refused, detail: decision.detail })
+          return decision.response
+        }
+        if (server?.upgrade(request, { data: new WsConnection(route, decision.auth) })) return
+        decision.auth.close()
+        return errorResponse(ErrorCode.BAD_REQUEST, 'expected a WebSocket upgrade')
+      }
+      const decision = decide(request)
+      return decision instanceof Promise ? decision.then(upgrade) : upgrade(decision)
     },
     { detail: { summary: 'Publish/subscribe WebSocket (see docs/protocol.md)', tags: ['websocket'] } },
   )

@@ -4,7 +4,7 @@
  */
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { ErrorCode, HeraldError } from '../errors'
-import { type ClientFrame, MAX_REQUEST_ID_LENGTH, PingFrame, PublishFrame, SubscribeFrame, UnsubscribeFrame } from './frames'
+import { type ClientFrame, MAX_REQUEST_ID_LENGTH, PingFrame, PublishFrame, RefreshFrame, SubscribeFrame, UnsubscribeFrame } from './frames'
 import { describeValueError } from './validation'
 
 const checkers = {
@@ -12,6 +12,7 @@ const checkers = {
   unsubscribe: TypeCompiler.Compile(UnsubscribeFrame),
   publish: TypeCompiler.Compile(PublishFrame),
   ping: TypeCompiler.Compile(PingFrame),
+  refresh: TypeCompiler.Compile(RefreshFrame),
 } as const
 const TYPES = Object.keys(checkers).join(', ')
 

@@ -28,7 +28,12 @@ const RequestId = Type.Optional(
     error: 'request_id must be a string',
   }),
 )
-const ClientId = Type.String({ minLength: 1, description: 'Labels the subscription; required.', error: 'client_id must be a non-empty string' })
+// With a user token, dispatch fills in the token's sub when client_id is absent, before validation.
+const ClientId = Type.String({
+  minLength: 1,
+  description: 'Labels the subscription; required, except on a connection with a user token, where it defaults to (and must equal) the token’s sub.',
+  error: 'client_id must be a non-empty string',
+})
 
 export const SubscribeFrame = Type.Object({
   type: Type.Literal('subscribe'),
@@ -65,11 +70,18 @@ export const PingFrame = Type.Object({
   request_id: RequestId,
 })
 
-export const ClientFrame = Type.Union([SubscribeFrame, UnsubscribeFrame, PublishFrame, PingFrame])
+export const RefreshFrame = Type.Object({
+  type: Type.Literal('refresh'),
+  token: Type.String({ minLength: 1, description: 'A new token for the same sub; replaces the connection’s token (docs/security.md).', error: 'token must be a non-empty string' }),
+  request_id: RequestId,
+})
+
+export const ClientFrame = Type.Union([SubscribeFrame, UnsubscribeFrame, PublishFrame, PingFrame, RefreshFrame])
 export type SubscribeFrame = Static<typeof SubscribeFrame>
 export type UnsubscribeFrame = Static<typeof UnsubscribeFrame>
 export type PublishFrame = Static<typeof PublishFrame>
 export type PingFrame = Static<typeof PingFrame>
+export type RefreshFrame = Static<typeof RefreshFrame>
 export type ClientFrame = Static<typeof ClientFrame>
 export type Message = Static<typeof Message>
 
@@ -109,7 +121,8 @@ export const PongFrame = Type.Object({
 export const InfoFrame = Type.Object({
   type: Type.Literal('info'),
   topic: Type.Optional(TopicName),
-  msg: Type.Union([Type.Literal('topic_deleted'), Type.Literal('ping'), Type.Literal('server_shutdown')]),
+  msg: Type.Union([Type.Literal('topic_deleted'), Type.Literal('ping'), Type.Literal('server_shutdown'), Type.Literal('unsubscribed')]),
+  reason: Type.Optional(Type.String({ description: 'Why (unsubscribed: the refreshed token no longer allows the topic).' })),
   ts: Ts,
 })
 

@@ -38,6 +38,6 @@ export function pongFrame(requestId: string | undefined): string {
   return JSON.stringify({ type: 'pong', request_id: requestId, ts: now() })
 }
 
-export function infoFrame(msg: 'topic_deleted' | 'ping' | 'server_shutdown', topic?: string): string {
-  return JSON.stringify({ type: 'info', topic, msg, ts: now() })
+export function infoFrame(msg: 'topic_deleted' | 'ping' | 'server_shutdown' | 'unsubscribed', topic?: string, reason?: string): string {
+  return JSON.stringify({ type: 'info', topic, msg, reason, ts: now() })
 }

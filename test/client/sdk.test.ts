@@ -252,6 +252,5 @@ describe('HeraldClient against a real server', () => {
   test.todo('publish resolves with the seq and epoch of the ack (needs issue 9: seq/epoch on acks)')
   test.todo('reconnect → resubscribe with since_seq + epoch → recovered:true and exactly the missed events, no duplicate (needs issue 10 on the server)')
   test.todo('history trimmed while disconnected → recovered:false with missed = N − kept (needs issue 10)')
-  test.todo('getToken() before expiry → refresh frame accepted; TOKEN_EXPIRED / 4401 → reconnect with a fresh token (needs issue 12)')
   test.todo('presence: true → presence join/leave events (needs the presence server side of issue 13)')
 })

@@ -82,10 +82,10 @@ describe('AsyncAPI', () => {
     const channel = document!.channels().get('ws')!
     expect(channel.address()).toBe('/ws')
     const messageNames = channel.messages().all().map((m) => m.id()).sort()
-    expect(messageNames).toEqual(['ack', 'error', 'event', 'info', 'ping', 'pong', 'publish', 'subscribe', 'unsubscribe'])
+    expect(messageNames).toEqual(['ack', 'error', 'event', 'info', 'ping', 'pong', 'publish', 'refresh', 'subscribe', 'unsubscribe'])
     // The server receives the client frames and sends the server frames.
     const actions = Object.fromEntries(document!.operations().all().map((o) => [o.messages().all()[0]!.id(), o.action()]))
-    expect(actions).toEqual({ subscribe: 'receive', unsubscribe: 'receive', publish: 'receive', ping: 'receive', ack: 'send', event: 'send', error: 'send', pong: 'send', info: 'send' })
+    expect(actions).toEqual({ subscribe: 'receive', unsubscribe: 'receive', publish: 'receive', ping: 'receive', refresh: 'receive', ack: 'send', event: 'send', error: 'send', pong: 'send', info: 'send' })
   })
 
   test('generated from the frame schemas: every client and server frame, error code and close code', () => {
