@@ -145,6 +145,24 @@ describe('herald pub / sub', () => {
   }, 60_000)
 })
 
+describe('herald pub / sub with a user token', () => {
+  test('a token from herald token works for pub and sub (--token / HERALD_TOKEN); a topic it does not allow exits 1 with FORBIDDEN', async () => {
+    const secret = 'cli-test-secret-0123456789-abcdefghij'
+    await using server = startServer({ tokenHmacSecret: secret, apiKey: 'admin' })
+    await server.createTopic('orders', { 'x-api-key': 'admin' })
+    await server.createTopic('other', { 'x-api-key': 'admin' })
+    const minted = await herald(['token', '--sub', 'alice', '--subscribe', 'orders', '--publish', 'orders', '--ttl', '5m'], { TOKEN_HMAC_SECRET: secret })
+    expect(minted.code).toBe(0)
+    const token = minted.stdout.trim()
+    expect((await herald(['pub', 'orders', '{"n":1}', '--token', token, '--url', server.http])).code).toBe(0)
+    const sub = await herald(['sub', 'orders', '--last', '1', '--count', '1'], { HERALD_URL: server.http, HERALD_TOKEN: token })
+    expect(sub).toMatchObject({ code: 0, stdout: '{"n":1}\n' })
+    const refused = await herald(['pub', 'other', '1', '--token', token, '--url', server.http])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain('FORBIDDEN')
+  }, 30_000)
+})
+
 describe('herald topics / stats / help', () => {
   test('topics create, list, delete; stats; the API key from --api-key or HERALD_API_KEY', async () => {
     await using server = startServer({ apiKey: 's3cret' })
@@ -167,7 +185,7 @@ describe('herald topics / stats / help', () => {
   test('herald help lists every command; herald help CMD and CMD --help print its usage', async () => {
     const all = await herald(['help'])
     expect(all.code).toBe(0)
-    for (const name of ['serve', 'pub', 'sub', 'topics', 'stats', 'bench']) expect(all.stdout).toContain(`  ${name}`)
+    for (const name of ['serve', 'pub', 'sub', 'topics', 'stats', 'bench', 'token']) expect(all.stdout).toContain(`  ${name}`)
     for (const name of ['pub', 'sub', 'topics', 'stats', 'bench']) {
       const r = await herald(['help', name])
       expect({ name, code: r.code }).toEqual({ name, code: 0 })
