@@ -271,7 +271,7 @@ export function helpText(): string {
     lines.push(`  ${flagOf(o.env).padEnd(28)} ${o.env.padEnd(24)} default ${def}`)
     lines.push(`      ${o.schema.description}`)
   }
-  lines.push('', '  --help                       print this text and exit', '', 'Subcommands:', '  herald token --sub USER ...  mint a development token from TOKEN_HMAC_SECRET (herald token --help)')
+  lines.push('', '  --help                       print this text and exit', '', 'Subcommands: herald help lists them (pub, sub, topics, stats, bench, token); herald help CMD explains one.')
   return lines.join('\n')
 }
 

@@ -45,6 +45,15 @@ test('the compiled binary serves: /health 200, the dashboard and its assets from
     expect((await pub.request({ type: 'publish', topic: 'orders', message: { id, payload: { order_id: 'ORD-123' } } })).type).toBe('ack')
     expect(await sub.nextOfType('event')).toMatchObject({ type: 'event', topic: 'orders', seq: 1, message: { id, payload: { order_id: 'ORD-123' } } })
 
+    // The client subcommands are in the same binary.
+    const cli = (args: string[]) => runToEnd([binary, ...args, '--url', child.http], {}, 10_000)
+    expect(await cli(['topics'])).toMatchObject({ code: 0, stdout: 'orders\t1 subscriber(s)\n' })
+    expect((await cli(['pub', 'orders', '{"n":2}'])).code).toBe(0)
+    expect(await sub.nextOfType('event')).toMatchObject({ seq: 2, message: { payload: { n: 2 } } })
+    expect(await cli(['sub', 'orders', '--last', '2', '--count', '2'])).toMatchObject({ code: 0, stdout: '{"order_id":"ORD-123"}\n{"n":2}\n' })
+    expect((await cli(['stats'])).stdout).toContain('orders')
+    expect((await runToEnd([binary, 'help', 'bench'])).stdout).toContain('Usage: herald bench')
+
     child.proc.kill('SIGTERM')
     expect((await sub.nextOfType('info', 5000)).msg).toBe('server_shutdown')
     expect((await within(sub.closed, 5000, 'close')).code).toBe(1001)

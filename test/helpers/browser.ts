@@ -38,8 +38,8 @@ export interface BrowserTab {
 }
 
 export interface TestBrowser {
-  /** A new context and page whose requests outside `origin` are aborted and recorded. */
-  open(origin: string, options?: { viewport?: { width: number; height: number }; colorScheme?: 'light' | 'dark' }): Promise<BrowserTab>
+  /** A new context and page whose requests outside `origin` (and `alsoAllow`) are aborted and recorded. */
+  open(origin: string, options?: { viewport?: { width: number; height: number }; colorScheme?: 'light' | 'dark'; alsoAllow?: string[] }): Promise<BrowserTab>
   close(): Promise<void>
 }
 
@@ -47,10 +47,10 @@ export async function launchBrowser(): Promise<TestBrowser> {
   const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS })
   return {
     async open(origin, options = {}) {
-      const allowed = new URL(origin)
+      const allowed = new Set([origin, ...(options.alsoAllow ?? [])].map((o) => new URL(o).host))
       const context = await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 800 }, colorScheme: options.colorScheme ?? 'light' })
       const outside: string[] = []
-      const isOutside = (url: URL) => url.host !== allowed.host
+      const isOutside = (url: URL) => !allowed.has(url.host)
       await context.route(
         (url) => isOutside(url) && url.protocol !== 'data:' && url.protocol !== 'blob:',
         (route) => {
