@@ -71,11 +71,26 @@ export function createLogger(level: LogLevel = 'info', options: LoggerOptions = 
 }
 
 /** The effective config for the start-up line: every option but the secrets, which show only as `apiKeySet` and `tokenHmacSecretSet`. */
-export function redactConfig<C extends { apiKey: string; tokenHmacSecret?: string }>(
+export function redactConfig<C extends { apiKey: string; tokenHmacSecret?: string; redisUrl?: string }>(
   config: C,
 ): Omit<C, 'apiKey' | 'tokenHmacSecret'> & { apiKeySet: boolean; tokenHmacSecretSet: boolean } {
   const { apiKey, tokenHmacSecret, ...rest } = config
-  return { ...rest, apiKeySet: apiKey !== '', tokenHmacSecretSet: (tokenHmacSecret ?? '') !== '' }
+  const redacted = { ...rest, apiKeySet: apiKey !== '', tokenHmacSecretSet: (tokenHmacSecret ?? '') !== '' }
+  // REDIS_URL may carry a password (redis://user:password@host): only whether it does is logged.
+  if (typeof rest.redisUrl === 'string') (redacted as { redisUrl?: string }).redisUrl = redactUrlPassword(rest.redisUrl)
+  return redacted
+}
+
+/** `redis://user:secret@host:6379/0` → `redis://user:[redacted]@host:6379/0`; a URL without a password unchanged. */
+export function redactUrlPassword(url: string): string {
+  try {
+    const u = new URL(url)
+    if (u.password === '') return url
+    u.password = 'redacted'
+    return u.href.replace(':redacted@', ':[redacted]@')
+  } catch {
+    return '[unparsable URL]'
+  }
 }
 
 /** An error as log fields: name, message and stack, for the operator's eyes only. */

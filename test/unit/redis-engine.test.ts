@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { EngineHandler, Publication, TopicGoneReason } from '../../src/engine/engine'
 import { RedisEngine } from '../../src/engine/redis-engine'
 import { ErrorCode, HeraldError } from '../../src/errors'
+import { redactConfig } from '../../src/log'
 import { requireExternal } from '../helpers/external'
 import { REDIS_HOW_TO, type TestRedis, redisAvailable, startRedis, uniquePrefix } from '../helpers/redis-server'
 import { until, within } from '../helpers/wait'
@@ -272,3 +273,12 @@ if (requireExternal('redis-server', redisAvailable, REDIS_HOW_TO))
       }
     })
   })
+
+describe('REDIS_URL in the start-up log line', () => {
+  test('the password of REDIS_URL is never logged; a URL without one is logged as it is', () => {
+    const logged = redactConfig({ apiKey: '', redisUrl: 'redis://herald:s3cr3t-pass@redis.internal:6380/2' })
+    expect(JSON.stringify(logged)).not.toContain('s3cr3t-pass')
+    expect(logged.redisUrl).toBe('redis://herald:[redacted]@redis.internal:6380/2')
+    expect(redactConfig({ apiKey: '', redisUrl: 'redis://127.0.0.1:6379' }).redisUrl).toBe('redis://127.0.0.1:6379')
+  })
+})
