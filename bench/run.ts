@@ -8,6 +8,7 @@
  *   bun run bench --quick               small N, short runs (BENCH_QUICK=1 too)
  *   bun run bench --only fanout,latency scenarios whose name starts with these
  *   bun run bench --runs 5              runs per scenario and target (BENCH_RUNS)
+ *   bun run bench --only fanout_100_w   the window sweep at N = 100 (fanout_1000_w… at N = 1,000)
  *
  * Output (stdout): a progress line per run, the human table, then one JSON
  * line per scenario, starting with {"scenario":…}. Exit code 1 if a scenario
@@ -28,10 +29,13 @@ const only = (flag('only') ?? process.env.BENCH_ONLY ?? '').split(',').filter(Bo
 
 export function suite(quick: boolean): Scenario[] {
   return quick
-    ? [fanout(20, 500), fanout(100, 500), topics(50, 5, 50, 2, 500, 2000), latency(200, 50, 600), latency(2000, 50, 600), slow(20, 500), conns(500, 4, 3), publish(500), startup()]
+    ? [fanout(20, 500), fanout(100, 500), fanout(100, 500, { window: 8, batch: 8 }), topics(50, 5, 50, 2, 500, 2000), latency(200, 50, 600), latency(2000, 50, 600), slow(20, 500), conns(500, 4, 3), publish(500), startup()]
     : [
         fanout(100, 3000),
         fanout(1000, 3000),
+        // The window sweep: shallow publishers (1 = wait for every ack) to deep ones; batches of at most 8, as a real publisher.
+        ...[100, 1000].flatMap((n) => [1, 8, 64, 1000].map((window) => fanout(n, 3000, { window, batch: Math.min(8, window) }))),
+        ...[100, 1000].map((n) => fanout(n, 3000, { window: 64, batch: 8, publishers: 10 })),
         topics(1000, 10, 1000, 4, 3000),
         latency(200, 1000, 5000),
         latency(2000, 1000, 5000),

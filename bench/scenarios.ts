@@ -66,8 +66,16 @@ const closeAll = (clients: (RawClient | undefined)[]) => {
 export interface FanoutOptions {
   subscribers: number
   durationMs: number
-  /** Most messages the publisher may be ahead of the slowest healthy subscriber (and of its own acks). */
+  /**
+   * Most messages in flight: published but not yet received by the slowest
+   * healthy subscriber, and (per publisher, its share of the window) not yet
+   * acknowledged. 1 is a request/response publisher that waits for each ack.
+   */
   window: number
+  /** Publishers sharing the load, each on its own connection (default 1). Each keeps at most ceil(window / publishers) in flight. */
+  publishers?: number
+  /** Publish frames written per write (default: min(50, max(1, window / 4))). */
+  batch?: number
   /** Add one subscriber that completes the handshake, subscribes, and never reads again. */
   stalled?: boolean
 }
@@ -103,10 +111,12 @@ export async function fanoutRun(server: ServerHandle, o: FanoutOptions): Promise
   await Promise.all(subs.map((s, i) => s.request([subscribeText(topic, `s${i}`)], 1)))
   let stalled: RawClient | undefined
   if (o.stalled) stalled = await stallOne(server, topic)
-  const pub = await RawClient.open({ port: server.port, onData: () => kick() })
-  pub.tag = -1
-  const batchSize = Math.max(1, Math.min(50, Math.floor(o.window / 4)))
+  const pubs = await openMany(o.publishers ?? 1, () => ({ port: server.port, onData: () => kick() }))
+  for (const p of pubs) p.tag = -1
+  const share = Math.ceil(o.window / pubs.length)
+  const batchSize = Math.min(share, o.batch ?? Math.max(1, Math.min(50, Math.floor(o.window / 4))))
   const batch = Buffer.concat(Array.from({ length: batchSize }, () => clientTextFrame(publishText(topic))))
+  const sent = new Array<number>(pubs.length).fill(0)
 
   await Bun.sleep(50)
   const rssBefore = rssBytes(server.pid)
@@ -135,11 +145,15 @@ export async function fanoutRun(server: ServerHandle, o: FanoutOptions): Promise
     const now = performance.now()
     if (now >= stopAt) return stop()
     if (Number.isNaN(rssMid) && now >= t0 + o.durationMs / 2) rssMid = rssBytes(server.pid)
-    let room = o.window - Math.max(published - minReceived(), published - pub.texts)
-    while (room >= batchSize && pub.queued === 0) {
-      pub.write(batch)
-      published += batchSize
-      room -= batchSize
+    let room = o.window - (published - minReceived())
+    for (let i = 0; i < pubs.length && room >= batchSize; i++) {
+      const pub = pubs[i]!
+      while (room >= batchSize && pub.queued === 0 && share - (sent[i]! - pub.texts) >= batchSize) {
+        pub.write(batch)
+        sent[i]! += batchSize
+        published += batchSize
+        room -= batchSize
+      }
     }
   }
   const ticker = setInterval(pump, 5)
@@ -161,6 +175,8 @@ export async function fanoutRun(server: ServerHandle, o: FanoutOptions): Promise
     return {
       deliveries_per_s: round(rate),
       deliveries_per_cpu_s: round(rate / (cpu.serverCpu / 100)),
+      // CPU-seconds of the server process per million deliveries: independent of how busy the load generator is.
+      server_cpu_s_per_m_deliveries: round((cpu.serverCpu / 100) * cpu.seconds / ((n * published) / 1e6), 4),
       messages: published,
       lost,
       extra,
@@ -172,7 +188,7 @@ export async function fanoutRun(server: ServerHandle, o: FanoutOptions): Promise
     }
   } finally {
     clearInterval(ticker)
-    closeAll([...subs, pub, stalled])
+    closeAll([...subs, ...pubs, stalled])
   }
 }
 
@@ -208,19 +224,33 @@ async function stallOne(server: ServerHandle, topic: string): Promise<RawClient>
   return stalled
 }
 
-export function fanout(subscribers: number, durationMs: number, window = Math.max(64, Math.min(1000, Math.floor(200_000 / subscribers)))): Scenario {
+export interface FanoutScenarioOptions {
+  /** Messages in flight (see FanoutOptions.window). Default: 200,000 / N, within 64 … 1,000. */
+  window?: number
+  /** Publishers sharing the load (default 1). */
+  publishers?: number
+  /** Publish frames per write (see FanoutOptions.batch). */
+  batch?: number
+}
+
+/** Fan-out to N subscribers. The name carries the window and publishers when given: fanout_1000_w64_p10. */
+export function fanout(subscribers: number, durationMs: number, options: FanoutScenarioOptions = {}): Scenario {
+  const window = options.window ?? Math.max(64, Math.min(1000, Math.floor(200_000 / subscribers)))
+  const publishers = options.publishers ?? 1
+  const suffix = (options.window !== undefined ? `_w${window}` : '') + (publishers > 1 ? `_p${publishers}` : '')
   return {
-    name: `fanout_${subscribers}`,
-    params: { subscribers, duration_ms: durationMs, window },
+    name: `fanout_${subscribers}${suffix}`,
+    params: { subscribers, duration_ms: durationMs, window, publishers, ...(options.batch !== undefined ? { batch: options.batch } : {}) },
     metrics: [
       { key: 'deliveries_per_s', label: 'deliveries/s', better: 'higher' },
       { key: 'deliveries_per_cpu_s', label: 'deliveries per server CPU-second', better: 'higher' },
+      { key: 'server_cpu_s_per_m_deliveries', label: 'server CPU-s per million deliveries', better: 'lower' },
       { key: 'lost', label: 'lost (must be 0)', better: 'lower' },
       { key: 'server_cpu_pct', label: 'server CPU %', better: 'info' },
       { key: 'loadgen_cpu_pct', label: 'load generator CPU %', better: 'info' },
       { key: 'rss_after_mib', label: 'server RSS after (MiB)', better: 'info' },
     ],
-    run: (target) => withServer(target, {}, (server) => fanoutRun(server, { subscribers, durationMs, window })),
+    run: (target) => withServer(target, {}, (server) => fanoutRun(server, { subscribers, durationMs, window, publishers, batch: options.batch })),
   }
 }
 

@@ -8,6 +8,8 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 
 const MiB = 1024 * 1024
+/** Empty, or printable ASCII (0x20–0x7E) that neither starts nor ends with a space (header values are trimmed). */
+export const API_KEY_PATTERN = '^([!-~]([ -~]*[!-~])?)?$'
 
 export const options = {
   port: {
@@ -44,7 +46,47 @@ export const options = {
   },
   apiKey: {
     env: 'API_KEY',
-    schema: Type.String({ default: '', description: 'When set, REST (except /health) needs header X-API-Key and /ws needs X-API-Key or ?api_key=. Empty = no auth.' }),
+    secret: true,
+    schema: Type.String({
+      // Printable ASCII only: HTTP header values are bytes, and a key outside ASCII could never be sent in X-API-Key.
+      pattern: API_KEY_PATTERN,
+      error: 'API_KEY must be printable ASCII (letters, digits, punctuation; spaces only inside): it is sent in the X-API-Key header',
+      default: '',
+      description: 'When set, REST (except /health) needs header X-API-Key and /ws needs X-API-Key or ?api_key=. Printable ASCII. Empty = no auth.',
+    }),
+  },
+  tokenHmacSecret: {
+    env: 'TOKEN_HMAC_SECRET',
+    secret: true,
+    schema: Type.String({ default: '', description: 'Secret (at least 32 bytes) that verifies HS256 user tokens on /ws, and that `herald token` signs with. Set at most one TOKEN_* key source. Empty = tokens off.' }),
+  },
+  tokenPublicKeyFile: {
+    env: 'TOKEN_PUBLIC_KEY_FILE',
+    schema: Type.String({ default: '', description: 'PEM public key file that verifies user tokens: an RSA key (RS256) or an EC P-256 key (ES256).' }),
+  },
+  tokenJwksFile: {
+    env: 'TOKEN_JWKS_FILE',
+    schema: Type.String({ default: '', description: 'JWKS JSON file of public keys (RS256/ES256), each with a kid; the token header kid selects the key.' }),
+  },
+  tokenIssuer: {
+    env: 'TOKEN_ISSUER',
+    schema: Type.String({ default: '', description: 'When set, a token must carry this iss. Empty = not checked.' }),
+  },
+  tokenAudience: {
+    env: 'TOKEN_AUDIENCE',
+    schema: Type.String({ default: '', description: 'When set, a token must carry this aud. Empty = not checked.' }),
+  },
+  tokenMaxBytes: {
+    env: 'TOKEN_MAX_BYTES',
+    schema: Type.Integer({ minimum: 256, maximum: 65_536, default: 8192, description: 'Longest token accepted (in ?token=, Authorization or a refresh frame); longer is refused unread. Request heads over 16 KiB get 431 from Bun first.' }),
+  },
+  tlsCertFile: {
+    env: 'TLS_CERT_FILE',
+    schema: Type.String({ default: '', description: 'PEM certificate (chain) file: with TLS_KEY_FILE, serve https and wss on PORT. Both or neither.' }),
+  },
+  tlsKeyFile: {
+    env: 'TLS_KEY_FILE',
+    schema: Type.String({ default: '', description: 'PEM private key file of TLS_CERT_FILE.' }),
   },
   queueSize: {
     env: 'QUEUE_SIZE',
@@ -53,6 +95,22 @@ export const options = {
   historySize: {
     env: 'HISTORY_SIZE',
     schema: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 100, description: 'Messages kept per topic for replay with last_n (0 = no replay).' }),
+  },
+  historyMaxBytes: {
+    env: 'HISTORY_MAX_BYTES',
+    schema: Type.Integer({ minimum: 0, maximum: 64 * 1024 * MiB, default: 16 * MiB, description: 'Bytes of history kept per topic (UTF-8 bytes of the event frames); the oldest go first. A message larger than this is not kept, and the older ones are dropped with it so that history stays contiguous.' }),
+  },
+  historyTotalMaxBytes: {
+    env: 'HISTORY_TOTAL_MAX_BYTES',
+    schema: Type.Integer({ minimum: 0, maximum: 1024 * 1024 * MiB, default: 512 * MiB, description: 'Bytes of history kept over all topics; when reached, the oldest messages across all topics are evicted. Memory held is at most about twice this (JS strings).' }),
+  },
+  maxQueuedBytesPerConnection: {
+    env: 'MAX_QUEUED_BYTES_PER_CONNECTION',
+    schema: Type.Integer({ minimum: 64 * 1024, maximum: 64 * 1024 * MiB, default: 16 * MiB, description: "Bytes that may wait inside the server for one connection, over its replies, replays and subscription queues (on top of the socket's own buffer, SOCKET_HIGH_WATER_BYTES). Past it, drop_oldest drops the oldest events of the subscription being published to; what still does not fit closes the connection with SLOW_CONSUMER / 4000." }),
+  },
+  closeFlushTimeoutMs: {
+    env: 'CLOSE_FLUSH_TIMEOUT_MS',
+    schema: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 60_000, description: 'When the server closes a socket (slow consumer 4000, rate-limit abuse 4429), what was already written to it is delivered first and the close frame follows; a client that has not read it all after this long is dropped without a close frame.' }),
   },
   heartbeatIntervalMs: {
     env: 'HEARTBEAT_INTERVAL_MS',
@@ -94,6 +152,10 @@ export const options = {
     env: 'DOCS_PUBLIC',
     schema: Type.Boolean({ default: true, description: 'Serve the API documents (/openapi, /openapi/json, /asyncapi.json) without the API key. They describe the contract and hold no data.' }),
   },
+  dashboard: {
+    env: 'DASHBOARD',
+    schema: Type.Boolean({ default: true, description: 'Serve the web dashboard at / (its page and assets are built into the binary and hold no data; with API_KEY set it asks for the key). false = no dashboard routes.' }),
+  },
   maxTopics: {
     env: 'MAX_TOPICS',
     schema: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 10_000, description: 'Topics that may exist at once; POST /topics past it gets 429 LIMIT_EXCEEDED.' }),
@@ -122,7 +184,7 @@ export const options = {
     env: 'ALLOWED_ORIGINS',
     schema: Type.String({ default: '', description: 'Comma-separated exact origins (e.g. https://app.example.com) allowed to open /ws; others get 403. Empty = any. Requests without Origin (non-browser clients) are allowed.' }),
   },
-} as const satisfies Record<string, { env: string; schema: TSchema }>
+} as const satisfies Record<string, { env: string; schema: TSchema; /** Never echoed in an error message. */ secret?: boolean }>
 
 type Options = typeof options
 export const ConfigSchema = Type.Object(
@@ -170,7 +232,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const value = parseRaw(o.schema, given)
     if (!Value.Check(o.schema, value)) {
       const err = Value.Errors(o.schema, value).First()
-      throw new ConfigError(`invalid ${source}=${JSON.stringify(given)}: ${describe(o.schema) ?? err?.message}`)
+      const shown = 'secret' in o && o.secret ? ' (value not shown)' : `=${JSON.stringify(given)}`
+      throw new ConfigError(`invalid ${source}${shown}: ${describe(o.schema) ?? err?.message}`)
     }
     raw[key] = value
   }
@@ -188,6 +251,7 @@ function parseRaw(schema: TSchema, given: string): unknown {
 }
 
 function describe(schema: TSchema): string | undefined {
+  if (typeof schema.error === 'string') return schema.error
   if (schema.type === 'boolean') return 'expected true or false'
   if (schema.type === 'integer') return `expected an integer from ${schema.minimum} to ${schema.maximum}`
   if (schema.type === 'number') return `expected a number from ${schema.minimum} to ${schema.maximum}`
@@ -207,7 +271,7 @@ export function helpText(): string {
     lines.push(`  ${flagOf(o.env).padEnd(28)} ${o.env.padEnd(24)} default ${def}`)
     lines.push(`      ${o.schema.description}`)
   }
-  lines.push('', '  --help                       print this text and exit')
+  lines.push('', '  --help                       print this text and exit', '', 'Subcommands: herald help lists them (pub, sub, topics, stats, bench, token); herald help CMD explains one.')
   return lines.join('\n')
 }
 

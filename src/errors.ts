@@ -19,8 +19,10 @@ export const ErrorCode = {
   LIMIT_EXCEEDED: 'LIMIT_EXCEEDED',
   /** The connection sends frames faster than RATE_LIMIT_PER_SEC; the frame was not executed. */
   RATE_LIMITED: 'RATE_LIMITED',
-  /** The WebSocket upgrade came from an origin not in ALLOWED_ORIGINS. */
+  /** The WebSocket upgrade came from an origin not in ALLOWED_ORIGINS, or a token does not allow this frame. */
   FORBIDDEN: 'FORBIDDEN',
+  /** The connection's token expired without a refresh; the server closes with 4401 next. */
+  TOKEN_EXPIRED: 'TOKEN_EXPIRED',
   /** The server is shutting down (or at MAX_CONNECTIONS) and accepts no new work. */
   UNAVAILABLE: 'UNAVAILABLE',
   /** REST: no route for that method and path. */
@@ -34,6 +36,7 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 const httpStatusByCode: Record<ErrorCode, number> = {
   BAD_REQUEST: 400,
   UNAUTHORIZED: 401,
+  TOKEN_EXPIRED: 401,
   FORBIDDEN: 403,
   LIMIT_EXCEEDED: 429,
   RATE_LIMITED: 429,
@@ -75,6 +78,8 @@ export const CloseCode = {
   MESSAGE_TOO_BIG: 1009,
   /** SLOW_CONSUMER_POLICY=disconnect and the subscriber's queue overflowed. Reconnect, then read faster. */
   SLOW_CONSUMER: 4000,
+  /** The token's exp passed without a refresh (after a TOKEN_EXPIRED error frame). Reconnect with a new token. */
+  TOKEN_EXPIRED: 4401,
   /** Rate-limited for RATE_LIMIT_CLOSE_AFTER_MS without pause. Reconnect with backoff, and send slower. */
   RATE_LIMIT_ABUSE: 4429,
 } as const
@@ -83,6 +88,7 @@ export const CloseReason = {
   GOING_AWAY: 'server shutting down',
   SLOW_CONSUMER: 'slow consumer: queue overflow',
   RATE_LIMIT_ABUSE: 'rate limit exceeded for too long',
+  TOKEN_EXPIRED: 'token expired: reconnect with a new token',
 } as const
 
 /**
@@ -99,10 +105,20 @@ export const errorCodeInfo: Record<ErrorCode, { description: string; ws: boolean
     ws: true,
     rest: false,
   },
-  UNAUTHORIZED: { description: 'Missing or wrong API key (REST 401; the WebSocket upgrade is refused with HTTP 401).', ws: false, rest: true },
+  UNAUTHORIZED: {
+    description: 'Missing or wrong API key or token (REST 401; the WebSocket upgrade is refused with HTTP 401); on /ws, a refresh frame whose token does not verify.',
+    ws: true,
+    rest: true,
+  },
   LIMIT_EXCEEDED: { description: 'A configured limit was reached: MAX_TOPICS (POST /topics, 429) or MAX_SUBSCRIPTIONS_PER_CONNECTION (subscribe).', ws: true, rest: true },
   RATE_LIMITED: { description: 'The connection sends frames faster than RATE_LIMIT_PER_SEC; this frame was not executed.', ws: true, rest: false },
-  FORBIDDEN: { description: 'The WebSocket upgrade came from an origin not in ALLOWED_ORIGINS (refused with HTTP 403).', ws: false, rest: true },
+  FORBIDDEN: {
+    description:
+      'The WebSocket upgrade came from an origin not in ALLOWED_ORIGINS (refused with HTTP 403); on /ws, the connection’s token does not allow this subscribe or publish, its client_id is not the token’s sub, or a refresh token has another sub.',
+    ws: true,
+    rest: true,
+  },
+  TOKEN_EXPIRED: { description: 'The connection’s token expired without a refresh; the server closes with 4401 right after. Reconnect with a new token.', ws: true, rest: false },
   UNAVAILABLE: { description: 'The server is shutting down and accepts no new work.', ws: true, rest: true },
   NOT_FOUND: { description: 'REST: no route for that method and path.', ws: false, rest: true },
   INTERNAL: { description: 'An unexpected failure inside the server; details are logged, never sent.', ws: true, rest: true },
@@ -114,5 +130,6 @@ export const closeCodeInfo: Record<keyof typeof CloseCode, { description: string
   GOING_AWAY: { description: 'The server is shutting down (after an info server_shutdown frame). Reconnect, to another instance or later.', reconnect: true },
   MESSAGE_TOO_BIG: { description: 'A frame larger than MAX_PAYLOAD_BYTES (sent by Bun itself). Send smaller frames.', reconnect: false },
   SLOW_CONSUMER: { description: 'SLOW_CONSUMER_POLICY=disconnect and the subscriber’s queue overflowed (after a SLOW_CONSUMER error frame). Reconnect with backoff, then read faster.', reconnect: true },
+  TOKEN_EXPIRED: { description: 'The token’s exp passed without a refresh frame (after a TOKEN_EXPIRED error frame). Reconnect with a new token.', reconnect: true },
   RATE_LIMIT_ABUSE: { description: 'Rate-limited for RATE_LIMIT_CLOSE_AFTER_MS without a pause (after RATE_LIMITED error frames). Reconnect with backoff, and send slower.', reconnect: true },
 }

@@ -27,7 +27,7 @@ export interface Logger {
 }
 
 /** Field names censored in every log line, at the top level and one level down. */
-const SECRET_FIELDS = ['apiKey', 'api_key', 'API_KEY', 'x-api-key', 'authorization']
+const SECRET_FIELDS = ['apiKey', 'api_key', 'API_KEY', 'x-api-key', 'authorization', 'token', 'tokenHmacSecret', 'TOKEN_HMAC_SECRET']
 const REDACT_PATHS = SECRET_FIELDS.flatMap((f) => [`["${f}"]`, `*["${f}"]`])
 
 export interface LoggerOptions {
@@ -70,10 +70,27 @@ export function createLogger(level: LogLevel = 'info', options: LoggerOptions = 
   }
 }
 
-/** The effective config for the start-up line: every option but the API key, which shows only as `apiKeySet`. */
-export function redactConfig<C extends { apiKey: string }>(config: C): Omit<C, 'apiKey'> & { apiKeySet: boolean } {
-  const { apiKey, ...rest } = config
-  return { ...rest, apiKeySet: apiKey !== '' }
+/** The effective config for the start-up line: every option but the secrets, which show only as `apiKeySet` and `tokenHmacSecretSet`. */
+export function redactConfig<C extends { apiKey: string; tokenHmacSecret?: string; redisUrl?: string }>(
+  config: C,
+): Omit<C, 'apiKey' | 'tokenHmacSecret'> & { apiKeySet: boolean; tokenHmacSecretSet: boolean } {
+  const { apiKey, tokenHmacSecret, ...rest } = config
+  const redacted = { ...rest, apiKeySet: apiKey !== '', tokenHmacSecretSet: (tokenHmacSecret ?? '') !== '' }
+  // REDIS_URL may carry a password (redis://user:password@host): only whether it does is logged.
+  if (typeof rest.redisUrl === 'string') (redacted as { redisUrl?: string }).redisUrl = redactUrlPassword(rest.redisUrl)
+  return redacted
+}
+
+/** `redis://user:secret@host:6379/0` → `redis://user:[redacted]@host:6379/0`; a URL without a password unchanged. */
+export function redactUrlPassword(url: string): string {
+  try {
+    const u = new URL(url)
+    if (u.password === '') return url
+    u.password = 'redacted'
+    return u.href.replace(':redacted@', ':[redacted]@')
+  } catch {
+    return '[unparsable URL]'
+  }
 }
 
 /** An error as log fields: name, message and stack, for the operator's eyes only. */

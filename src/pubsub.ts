@@ -70,6 +70,8 @@ export class PubSub implements EngineHandler {
     readonly hub: Hub,
     readonly engine: Engine,
     private readonly observer: PubSubObserver = { published() {} },
+    /** How long an unsubscribe waits for publications the engine acknowledged but has not delivered yet (Redis). */
+    private readonly deliveryWaitMs = 1000,
   ) {
     engine.attach(this)
   }
@@ -134,19 +136,37 @@ export class PubSub implements EngineHandler {
    * existing topic; TOPIC_NOT_FOUND for an unknown one.
    */
   unsubscribe(connection: Connection, topic: string): Sync<void> {
-    const outcome = this.hub.unsubscribe(connection, topic)
-    if (outcome === 'emptied') this.engine.unsubscribe(topic)
-    if (outcome !== 'none') return
     // Not subscribed: the reply still says whether the topic exists.
-    return then(this.engine.history(topic, { last: 0 }), () => undefined)
+    if (!this.hub.subscribed(connection, topic)) return then(this.engine.history(topic, { last: 0 }), () => undefined)
+    const end = () => {
+      if (this.hub.unsubscribe(connection, topic) === 'emptied') this.engine.unsubscribe(topic)
+    }
+    // Everything published before the unsubscribe is delivered before its ack. The memory engine has
+    // delivered it already; an asynchronous engine may still be forwarding it: wait for the position.
+    const now = this.engine.history(topic, { last: 0 })
+    if (!isPromise(now)) return end()
+    return now.then(
+      (h) => this.hub.delivered(topic, h.position.seq, this.deliveryWaitMs).then(end),
+      (error) => {
+        // The topic is gone (its subscriptions already ended): say so. The engine unreachable: end it anyway.
+        if (error instanceof HeraldError && error.code === ErrorCode.TOPIC_NOT_FOUND) throw error
+        end()
+      },
+    )
   }
 
   /** Throws (or rejects with) TOPIC_NOT_FOUND, UNAVAILABLE. */
   publish(topic: string, message: Message): Sync<Published> {
     this.assertOpen()
-    return then(this.engine.publish(topic, message, now()), (published) => {
+    const published = this.engine.publish(topic, message, now())
+    // The memory engine's answer is used at once: no closure, no promise on the hot path.
+    if (!isPromise(published)) {
       this.observer.published(topic, published.bytes)
       return published
+    }
+    return published.then((p) => {
+      this.observer.published(topic, p.bytes)
+      return p
     })
   }
 

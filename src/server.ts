@@ -2,6 +2,8 @@
  * Starts herald: metrics, engine, hub, app, listener, heartbeat, and the shutdown sequence.
  */
 import type { Server } from 'bun'
+import { Credentials } from './auth/credentials'
+import { loadTokenKeys } from './auth/keys'
 import { createEngine } from './engine/create'
 import { Hub } from './hub/hub'
 import { PubSub } from './pubsub'
@@ -10,6 +12,8 @@ import { CloseCode, CloseReason } from './errors'
 import { createApp } from './http/app'
 import type { AccessState } from './http/access-control'
 import { PeerLiveness } from './http/peer-liveness'
+import { loadTls } from './http/tls'
+import { AccessMetrics } from './metrics/access-metrics'
 import { BROADCAST_TOPIC } from './http/ws-route'
 import { type Logger, createLogger } from './log'
 import { MetricsObserver } from './metrics/observer'
@@ -28,16 +32,25 @@ export interface Herald {
   shutdown(): Promise<void>
 }
 
+/** Throws ConfigError (before listening) when a TLS or token key file is missing, unreadable or unusable. */
 export function startHerald(config: Config, log: Logger = createLogger('silent')): Herald {
+  const tls = loadTls(config)
+  const credentials = new Credentials({ apiKey: config.apiKey, keys: loadTokenKeys(config), tokenIssuer: config.tokenIssuer, tokenAudience: config.tokenAudience, tokenMaxBytes: config.tokenMaxBytes })
+  const accessMetrics = new AccessMetrics()
   const observer = new MetricsObserver(log)
   const hub = new Hub(config, observer)
   const pubsub = new PubSub(hub, createEngine(config, log), observer)
   const registry = createRegistry(observer, pubsub, { topicLabels: config.metricsTopicLabels, slowConsumerPolicy: config.slowConsumerPolicy })
+  accessMetrics.register(registry)
   const access: AccessState = { accepting: true, connections: 0 }
   // A peer silent for more than two intervals (at least 8 s, Bun's idle floor) is dropped at the next beat.
   // Not capped like Bun's idle timeout (960 s): with pings only every interval, a live peer is silent for up to one.
   const liveness = new PeerLiveness(PeerLiveness.beatsFor(Math.max(2 * config.heartbeatIntervalMs, 8000), config.heartbeatIntervalMs))
-  const app = createApp({ config, pubsub, log, access, metrics: { registry, observer }, liveness }).listen({ port: config.port, hostname: config.host })
+  const app = createApp({ config, pubsub, log, access, metrics: { registry, observer }, liveness, wsAccess: { credentials, observer: accessMetrics } }).listen({
+    port: config.port,
+    hostname: config.host,
+    ...(tls ? { tls } : {}),
+  })
   const server = app.server as Server<unknown>
   const heartbeat = setInterval(() => {
     server.publish(BROADCAST_TOPIC, infoFrame('ping'))
@@ -56,6 +69,7 @@ export function startHerald(config: Config, log: Logger = createLogger('silent')
   async function shutdown(): Promise<void> {
     access.accepting = false
     clearInterval(heartbeat)
+    credentials.stop()
     pubsub.beginShutdown()
     const stopped = server.stop()
     pubsub.notifyAll(infoFrame('server_shutdown'))
@@ -70,7 +84,8 @@ export function startHerald(config: Config, log: Logger = createLogger('silent')
     log.info('shutdown_complete', { flushed, connections })
   }
 
-  log.info('listening', { url: server.url.href, port: server.port, engine: pubsub.engine.kind, instance: pubsub.engine.instanceId })
+  if (credentials.tokensEnabled && !config.apiKey) log.warn('tokens_without_api_key', { message: 'user tokens are on but API_KEY is unset: the REST API is open to anyone' })
+  log.info('listening', { url: server.url.href, port: server.port, tls: tls !== undefined, engine: pubsub.engine.kind, instance: pubsub.engine.instanceId })
   return {
     port: server.port!,
     url: server.url.href.replace(/\/$/, ''),

@@ -12,7 +12,7 @@
 import type { TSchema } from '@sinclair/typebox'
 import pkg from '../../package.json'
 import { CloseCode, closeCodeInfo, type ErrorCode, errorCodeInfo } from '../errors'
-import { AckFrame, ErrorFrame, EventFrame, InfoFrame, PingFrame, PongFrame, PublishFrame, SubscribeFrame, UnsubscribeFrame } from '../protocol/frames'
+import { AckFrame, ErrorFrame, EventFrame, InfoFrame, PingFrame, PongFrame, PublishFrame, RefreshFrame, SubscribeFrame, UnsubscribeFrame } from '../protocol/frames'
 
 /** TypeBox schema → plain JSON Schema: symbols drop out in JSON, and the `error` option (our own validation message) is renamed to an extension. */
 export function toJsonSchema(schema: TSchema): Record<string, unknown> {
@@ -61,11 +61,17 @@ export const frames = {
     example: { type: 'publish', topic: 'orders', message: { id, payload: { order: 42, status: 'paid' } }, request_id: 'r3' },
   },
   ping: { schema: PingFrame, from: 'client', summary: 'Application-level ping; answered with pong.', example: { type: 'ping', request_id: 'r4' } },
+  refresh: {
+    schema: RefreshFrame,
+    from: 'client',
+    summary: 'Replace the connection’s user token with a new one for the same sub, before it expires; subscriptions the new token does not allow end with info unsubscribed, then the ack.',
+    example: { type: 'refresh', token: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl', request_id: 'r5' },
+  },
   ack: {
     schema: AckFrame,
     from: 'server',
-    summary: 'Success reply to subscribe, unsubscribe or publish; echoes request_id.',
-    example: { type: 'ack', request_id: 'r1', topic: 'orders', status: 'ok', ts },
+    summary: 'Success reply to subscribe, unsubscribe or publish; echoes request_id. The ack of a subscribe carries the topic’s seq and epoch when the subscription started; the ack of a publish, the message’s.',
+    example: { type: 'ack', request_id: 'r1', topic: 'orders', status: 'ok', seq: 41, epoch: '9f3a61c02b7e', ts },
   },
   event: {
     schema: EventFrame,
@@ -83,7 +89,8 @@ export const frames = {
   info: {
     schema: InfoFrame,
     from: 'server',
-    summary: 'Server notice: msg "ping" (heartbeat, every HEARTBEAT_INTERVAL_MS), "topic_deleted" (with topic; the subscription is gone), "server_shutdown" (close with 1001 follows).',
+    summary:
+      'Server notice: msg "ping" (heartbeat, every HEARTBEAT_INTERVAL_MS), "topic_deleted" (with topic; the subscription is gone), "server_shutdown" (close with 1001 follows), "unsubscribed" (with topic and reason: a refreshed token no longer allows the topic; the subscription is gone).',
     example: { type: 'info', topic: 'orders', msg: 'topic_deleted', ts },
   },
 } as const satisfies Record<string, { schema: TSchema; from: 'client' | 'server'; summary: string; example: unknown }>
@@ -96,6 +103,7 @@ const replies: Partial<Record<FrameName, FrameName[]>> = {
   unsubscribe: ['ack', 'error'],
   publish: ['ack', 'error'],
   ping: ['pong', 'error'],
+  refresh: ['ack', 'info', 'error'],
 }
 
 function closeCodesMarkdown(): string {
@@ -151,9 +159,15 @@ export function asyncApiDocument(): Record<string, unknown> {
         host: '{host}',
         protocol: 'ws',
         pathname: '/ws',
-        description: 'A herald instance. When it runs with API_KEY set, the upgrade needs header X-API-Key or query parameter api_key (HTTP 401 otherwise).',
+        description:
+          'A herald instance. When it runs with API_KEY set, the upgrade needs header X-API-Key or query parameter api_key; with a TOKEN_* key set, a user token (Authorization: Bearer, or query parameter token) or the API key (HTTP 401 otherwise). See docs/security.md.',
         variables: { host: { default: 'localhost:8080', description: 'host:port of the server (HOST, PORT).' } },
-        security: [{ $ref: '#/components/securitySchemes/apiKeyHeader' }, { $ref: '#/components/securitySchemes/apiKeyQuery' }],
+        security: [
+          { $ref: '#/components/securitySchemes/apiKeyHeader' },
+          { $ref: '#/components/securitySchemes/apiKeyQuery' },
+          { $ref: '#/components/securitySchemes/tokenBearer' },
+          { $ref: '#/components/securitySchemes/tokenQuery' },
+        ],
       },
     },
     channels: {
@@ -166,8 +180,20 @@ export function asyncApiDocument(): Record<string, unknown> {
         bindings: {
           ws: {
             method: 'GET',
-            query: { type: 'object', properties: { api_key: { type: 'string', description: 'The API key, for clients that cannot set headers (browsers).' } } },
-            headers: { type: 'object', properties: { 'X-API-Key': { type: 'string', description: 'The API key, when the server has one.' } } },
+            query: {
+              type: 'object',
+              properties: {
+                api_key: { type: 'string', description: 'The API key, for clients that cannot set headers (browsers).' },
+                token: { type: 'string', description: 'A user token (JWT), for browsers.' },
+              },
+            },
+            headers: {
+              type: 'object',
+              properties: {
+                'X-API-Key': { type: 'string', description: 'The API key, when the server has one.' },
+                Authorization: { type: 'string', description: 'Bearer <user token>, when the server has a TOKEN_* key.' },
+              },
+            },
             bindingVersion: '0.1.0',
           },
         },
@@ -192,6 +218,8 @@ export function asyncApiDocument(): Record<string, unknown> {
       securitySchemes: {
         apiKeyHeader: { type: 'httpApiKey', name: 'X-API-Key', in: 'header', description: 'Needed only when the server runs with API_KEY.' },
         apiKeyQuery: { type: 'httpApiKey', name: 'api_key', in: 'query', description: 'Same key as a query parameter, for browsers.' },
+        tokenBearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A user token with topic permissions (docs/security.md), when the server has a TOKEN_* key.' },
+        tokenQuery: { type: 'httpApiKey', name: 'token', in: 'query', description: 'Same user token as a query parameter, for browsers.' },
       },
     },
   }

@@ -15,7 +15,13 @@ export function instanceIdOf(config: Pick<Config, 'instanceId'>): string {
 export function createEngine(config: Config, log: Logger): Engine {
   const instanceId = instanceIdOf(config)
   if (config.engine === 'memory')
-    return new MemoryEngine({ historySize: config.historySize, maxTopics: config.maxTopics, instanceId })
+    return new MemoryEngine({
+      historySize: config.historySize,
+      historyMaxBytes: config.historyMaxBytes,
+      historyTotalMaxBytes: config.historyTotalMaxBytes,
+      maxTopics: config.maxTopics,
+      instanceId,
+    })
   // Loaded only when used: the memory engine (the default) needs no Redis client.
   const { RedisEngine } = require('./redis-engine') as typeof import('./redis-engine')
   return new RedisEngine({
@@ -23,6 +29,8 @@ export function createEngine(config: Config, log: Logger): Engine {
     prefix: config.redisPrefix,
     instanceId,
     historySize: config.historySize,
+    // HISTORY_TOTAL_MAX_BYTES does not apply in Redis: there, Redis's maxmemory bounds the whole (docs/scale-out.md).
+    historyMaxBytes: config.historyMaxBytes,
     maxTopics: config.maxTopics,
     commandTimeoutMs: config.redisCommandTimeoutMs,
     log,

@@ -14,6 +14,8 @@ import { Ring } from '../util/ring'
 /** What history needs of a stored frame. */
 export interface HistoryEntry {
   readonly bytes: number
+  /** When it was published (ms since the Unix epoch), for HISTORY_TTL_MS. */
+  readonly at?: number
 }
 
 export interface HistoryLimits {
@@ -21,6 +23,8 @@ export interface HistoryLimits {
   size: number
   /** Bytes kept per topic; a message larger than this is not kept at all. Default unlimited. */
   maxBytes?: number
+  /** Messages older than this (ms) are no longer held: neither replayed nor returned (HISTORY_TTL_MS). 0 or absent = no expiry. */
+  ttlMs?: number
 }
 
 /**
@@ -64,6 +68,7 @@ export class HistoryBudget {
 export class History<T extends HistoryEntry> {
   private readonly ring: Ring<T>
   private readonly maxBytes: number
+  private readonly ttlMs: number
   /** Appends since creation; the entries held are those numbered `appended - size` … `appended - 1`. */
   private appended = 0
   /** Bytes of the messages held. */
@@ -75,10 +80,25 @@ export class History<T extends HistoryEntry> {
   ) {
     this.ring = new Ring(limits.size)
     this.maxBytes = limits.maxBytes ?? Infinity
+    this.ttlMs = limits.ttlMs || Infinity
   }
 
+  /** Messages held (expired ones are dropped by `expire`, which every read calls first). */
   get size(): number {
     return this.ring.size
+  }
+
+  /**
+   * Drops messages published more than ttlMs before `now` (from the old end:
+   * publish times only grow). Reads call it, and a periodic sweep calls it on
+   * every topic, so an idle topic's expired history is released too. No timer
+   * per message.
+   */
+  expire(now: number = Date.now()): void {
+    if (this.ttlMs === Infinity) return
+    const cutoff = now - this.ttlMs
+    for (let oldest = this.ring.peek(); oldest !== undefined && (oldest.at ?? Infinity) < cutoff; oldest = this.ring.peek())
+      this.account(-this.ring.shift()!.bytes, -1)
   }
 
   /** Appends `entry`, then trims the oldest while over any limit (nothing is kept of an entry that alone is over one). */
@@ -97,6 +117,7 @@ export class History<T extends HistoryEntry> {
 
   /** The newest `k` entries (fewer if fewer are held), oldest first. */
   last(k: number): T[] {
+    this.expire()
     return this.ring.last(k)
   }
 

@@ -11,13 +11,17 @@
 import { ErrorCode, HeraldError } from '../errors'
 import type { Message } from '../protocol/frames'
 import { eventFrame } from '../protocol/server-frames'
-import { Ring } from '../broker/ring'
+import { History as HistoryRing, HistoryBudget } from './history'
 import type { ClusterCounts, Engine, EngineHandler, EngineTopicStats, History, HistoryRead, Publication, Published, StreamPosition } from './engine'
 import { newEpoch } from './epoch'
 
 export interface MemoryEngineOptions {
   /** Messages kept per topic for replay (0 = none). */
   historySize: number
+  /** Bytes of history kept per topic (HISTORY_MAX_BYTES). Default unlimited. */
+  historyMaxBytes?: number
+  /** Bytes of history kept over all topics; the oldest across topics goes first (HISTORY_TOTAL_MAX_BYTES). Default unlimited. */
+  historyTotalMaxBytes?: number
   /** Topics that may exist at once. Default unlimited. */
   maxTopics?: number
   instanceId?: string
@@ -27,15 +31,15 @@ class MemoryTopic {
   seq = 0
   bytes = 0
   lastPublish: string | null = null
-  readonly history: Ring<Publication>
-  historyBytes = 0
+  /** A contiguous run of the newest messages (see history.ts): held seqs are seq - size + 1 … seq. */
+  readonly history: HistoryRing<Publication>
 
   constructor(
     readonly name: string,
     readonly epoch: string,
-    historySize: number,
+    history: HistoryRing<Publication>,
   ) {
-    this.history = new Ring(historySize)
+    this.history = history
   }
 
   position(): StreamPosition {
@@ -50,9 +54,11 @@ export class MemoryEngine implements Engine {
   readonly instanceId: string
   private readonly topics = new Map<string, MemoryTopic>()
   private handler: EngineHandler = NO_HANDLER
+  private readonly budget: HistoryBudget
 
   constructor(private readonly options: MemoryEngineOptions) {
     this.instanceId = options.instanceId ?? 'local'
+    this.budget = new HistoryBudget(options.historyTotalMaxBytes ?? Infinity)
   }
 
   attach(handler: EngineHandler): void {
@@ -67,7 +73,8 @@ export class MemoryEngine implements Engine {
     if (this.topics.has(name)) throw new HeraldError(ErrorCode.TOPIC_EXISTS, `Topic '${name}' already exists`)
     const max = this.options.maxTopics ?? Infinity
     if (this.topics.size >= max) throw new HeraldError(ErrorCode.LIMIT_EXCEEDED, `topic limit reached (MAX_TOPICS=${max})`)
-    const topic = new MemoryTopic(name, newEpoch(), this.options.historySize)
+    const history = new HistoryRing<Publication>({ size: this.options.historySize, maxBytes: this.options.historyMaxBytes }, this.budget)
+    const topic = new MemoryTopic(name, newEpoch(), history)
     this.topics.set(name, topic)
     return topic.position()
   }
@@ -86,7 +93,7 @@ export class MemoryEngine implements Engine {
   stats(): Map<string, EngineTopicStats> {
     const out = new Map<string, EngineTopicStats>()
     for (const t of this.topics.values())
-      out.set(t.name, { messages: t.seq, bytes: t.bytes, history: t.history.size, historyBytes: t.historyBytes, lastPublish: t.lastPublish, epoch: t.epoch })
+      out.set(t.name, { messages: t.seq, bytes: t.bytes, history: t.history.size, historyBytes: t.history.bytes, lastPublish: t.lastPublish, epoch: t.epoch })
     return out
   }
 
@@ -99,10 +106,7 @@ export class MemoryEngine implements Engine {
     topic.seq = seq
     topic.bytes += publication.bytes
     topic.lastPublish = ts
-    if (this.options.historySize > 0) {
-      const evicted = topic.history.push(publication)
-      topic.historyBytes += publication.bytes - (evicted?.bytes ?? 0)
-    }
+    topic.history.push(publication)
     this.handler.publication(publication)
     return { seq, epoch: topic.epoch, bytes: publication.bytes }
   }

@@ -27,8 +27,9 @@ import { ErrorCode, HeraldError } from '../errors'
 import type { Logger } from '../log'
 import type { Message } from '../protocol/frames'
 import { eventFrameParts } from '../protocol/server-frames'
-import type { ClusterCounts, Engine, EngineHandler, EngineTopicStats, History, HistoryRead, Publication, Published, StreamPosition } from './engine'
+import type { ClusterCounts, Engine, EngineHandler, EngineTopicStats, History, HistoryRead, Published, StreamPosition } from './engine'
 import { newEpoch } from './epoch'
+import { type Live, parseLive, toHeraldError, toPublication } from './redis-replies'
 import { CREATE, DELETE, PUBLISH, READ } from './redis-scripts'
 
 export interface RedisEngineOptions {
@@ -48,18 +49,26 @@ export interface RedisEngineOptions {
 }
 
 type Scripted = Redis & {
-  heraldPublish(meta: string, history: string, before: string, after: string, size: number, channel: string, ts: string, maxBytes: number): Promise<[number, string]>
+  /** numkeys, then the keys, then the args (see PUBLISH). */
+  heraldPublish(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<Array<[number, string]>>
   heraldRead(meta: string, history: string, mode: 'last' | 'since', n: number, limit: number): Promise<[string, number, Array<[string, string[]]>]>
   heraldCreate(topics: string, meta: string, history: string, name: string, epoch: string, max: number): Promise<string>
   heraldDelete(topics: string, meta: string, history: string, name: string, channel: string): Promise<number>
 }
 
-/** One live message as it came off the channel. */
-interface Live {
-  seq: number
-  epoch: string
-  frame: string
+/** A publish waiting for the batch of its event-loop turn. */
+interface QueuedPublish {
+  topic: string
+  before: string
+  after: string
+  ts: string
+  resolve: (published: Published) => void
+  reject: (error: unknown) => void
 }
+
+/** Publishes per script call: bounds one script's run time in Redis (which serves nobody else meanwhile). */
+const MAX_BATCH = 200
+
 
 /** A topic this instance follows. */
 class Followed {
@@ -89,8 +98,17 @@ export class RedisEngine implements Engine {
   private readonly commands: Scripted
   private readonly events: Redis
   private readonly followed = new Map<string, Followed>()
+  private batch: QueuedPublish[] = []
+  private batchesInFlight = 0
   private handler: EngineHandler = NO_HANDLER
   private readonly reportTimer: ReturnType<typeof setInterval>
+  private readonly probeTimer: ReturnType<typeof setInterval>
+  /**
+   * False after a command timed out, until one succeeds. A Redis that stops
+   * answering (stopped, partitioned) keeps its TCP connection open, so the
+   * connection status alone would say "ready" while every command fails.
+   */
+  private answering = true
   private readonly timeoutMs: number
   private readonly reportMs: number
   private closed = false
@@ -110,7 +128,8 @@ export class RedisEngine implements Engine {
     }
     this.commands = new Redis(options.url, { ...common, enableAutoPipelining: true, connectionName: `herald:${options.instanceId}:commands` }) as Scripted
     this.events = new Redis(options.url, { ...common, connectionName: `herald:${options.instanceId}:events` })
-    this.commands.defineCommand('heraldPublish', { numberOfKeys: 2, lua: PUBLISH })
+    // The batch's key count varies: given as the first argument of each call.
+    this.commands.defineCommand('heraldPublish', { lua: PUBLISH })
     this.commands.defineCommand('heraldRead', { numberOfKeys: 2, lua: READ })
     this.commands.defineCommand('heraldCreate', { numberOfKeys: 3, lua: CREATE })
     this.commands.defineCommand('heraldDelete', { numberOfKeys: 3, lua: DELETE })
@@ -129,6 +148,9 @@ export class RedisEngine implements Engine {
     this.events.on('message', (channel: string, message: string) => this.onMessage(channel, message))
     this.reportTimer = setInterval(() => void this.report(), this.reportMs)
     this.reportTimer.unref?.()
+    // A PING every timeout interval: readiness follows Redis even when no client sends anything.
+    this.probeTimer = setInterval(() => void this.call(this.commands.ping()).catch(() => {}), this.timeoutMs)
+    this.probeTimer.unref?.()
   }
 
   attach(handler: EngineHandler): void {
@@ -136,7 +158,7 @@ export class RedisEngine implements Engine {
   }
 
   ready(): boolean {
-    return !this.closed && this.commands.status === 'ready' && this.events.status === 'ready'
+    return !this.closed && this.answering && this.commands.status === 'ready' && this.events.status === 'ready'
   }
 
   async createTopic(name: string): Promise<StreamPosition> {
@@ -181,13 +203,53 @@ export class RedisEngine implements Engine {
     return out
   }
 
-  async publish(topic: string, message: Message, ts: string): Promise<Published> {
+  /**
+   * Queued, and sent with every other publish of this event-loop turn as one
+   * script (see PUBLISH): one round trip and one script run for the batch.
+   * While no batch is in flight a publish goes out at once (low rate, low
+   * latency); while some are, at the end of the turn (high rate, big batches).
+   * Publishes keep their order within the batch, batches keep theirs.
+   */
+  publish(topic: string, message: Message, ts: string): Promise<Published> {
     const [before, after] = eventFrameParts(topic, message, ts)
-    const [seq, epoch] = await this.call(
-      this.commands.heraldPublish(this.metaKey(topic), this.historyKey(topic), before, after, this.options.historySize, this.channel(topic), ts, this.options.historyMaxBytes ?? 0),
-      topic,
-    )
-    return { seq, epoch, bytes: Buffer.byteLength(before) + String(seq).length + Buffer.byteLength(after) }
+    return new Promise<Published>((resolve, reject) => {
+      this.batch.push({ topic, before, after, ts, resolve, reject })
+      // Nothing in flight: send at once (next tick), so that a lone publish waits for no event-loop turn.
+      // Batches in flight: send at the end of the turn (setImmediate) — Bun runs the next-tick queue after
+      // each WebSocket message callback, so only setImmediate collects every frame of the turn's reads.
+      if (this.batch.length === 1) (this.batchesInFlight === 0 ? process.nextTick : setImmediate)(this.sendBatch)
+    })
+  }
+
+  /** Sends the queued publishes, at most MAX_BATCH per script. */
+  private readonly sendBatch = (): void => {
+    const all = this.batch
+    this.batch = []
+    for (let i = 0; i < all.length; i += MAX_BATCH) void this.publishBatch(all.slice(i, i + MAX_BATCH))
+  }
+
+  private async publishBatch(batch: QueuedPublish[]): Promise<void> {
+    const keys: string[] = []
+    const args: (string | number)[] = [this.options.historySize, this.options.historyMaxBytes ?? 0]
+    for (const p of batch) {
+      keys.push(this.metaKey(p.topic), this.historyKey(p.topic))
+      args.push(p.before, p.after, this.channel(p.topic), p.ts)
+    }
+    let results: Array<[number, string]>
+    this.batchesInFlight++
+    try {
+      results = await this.call(this.commands.heraldPublish(keys.length, ...keys, ...args))
+    } catch (error) {
+      for (const p of batch) p.reject(error)
+      return
+    } finally {
+      this.batchesInFlight--
+    }
+    batch.forEach((p, i) => {
+      const [seq, epoch] = results[i] ?? [0, '']
+      if (seq === 0) p.reject(new HeraldError(ErrorCode.TOPIC_NOT_FOUND, `Topic '${p.topic}' does not exist`))
+      else p.resolve({ seq, epoch, bytes: Buffer.byteLength(p.before) + String(seq).length + Buffer.byteLength(p.after) })
+    })
   }
 
   async history(topic: string, read: HistoryRead): Promise<History> {
@@ -254,6 +316,7 @@ export class RedisEngine implements Engine {
   async close(): Promise<void> {
     if (this.closed) return
     clearInterval(this.reportTimer)
+    clearInterval(this.probeTimer)
     try {
       await Promise.race([this.commands.multi().del(this.instanceKey(this.instanceId)).zrem(this.instancesKey, this.instanceId).exec(), Bun.sleep(this.timeoutMs)])
     } catch {}
@@ -291,9 +354,14 @@ export class RedisEngine implements Engine {
   /** Awaits a Redis reply; script errors become their HeraldError, anything else (timeout, no connection) UNAVAILABLE. */
   private async call<T>(reply: Promise<T>, topic?: string): Promise<T> {
     try {
-      return await reply
+      const value = await reply
+      this.answering = true
+      return value
     } catch (error) {
-      throw toHeraldError(error, topic, this.timeoutMs)
+      const herald = toHeraldError(error, topic, this.timeoutMs)
+      if (herald.code === ErrorCode.UNAVAILABLE) this.answering = false
+      else this.answering = true // a script's own error is an answer
+      throw herald
     }
   }
 
@@ -426,33 +494,4 @@ export class RedisEngine implements Engine {
         .exec()
     } catch {}
   }
-}
-
-function parseLive(message: string): Live | undefined {
-  // "p <seq> <epoch> <frame>"
-  if (!message.startsWith('p ')) return undefined
-  const a = message.indexOf(' ', 2)
-  const b = message.indexOf(' ', a + 1)
-  if (a === -1 || b === -1) return undefined
-  return { seq: Number(message.slice(2, a)), epoch: message.slice(a + 1, b), frame: message.slice(b + 1) }
-}
-
-function toPublication(topic: string, [id, fields]: [string, string[]]): Publication {
-  const frame = fields[1] ?? ''
-  return { topic, seq: Number(id.slice(0, id.indexOf('-'))), frame, bytes: Buffer.byteLength(frame) }
-}
-
-const SCRIPT_CODES = [ErrorCode.TOPIC_NOT_FOUND, ErrorCode.TOPIC_EXISTS, ErrorCode.LIMIT_EXCEEDED] as const
-
-function toHeraldError(error: unknown, topic: string | undefined, timeoutMs: number): HeraldError {
-  if (error instanceof HeraldError) return error
-  const message = error instanceof Error ? error.message : String(error)
-  for (const code of SCRIPT_CODES) {
-    if (!message.startsWith(code)) continue
-    if (code === ErrorCode.TOPIC_NOT_FOUND) return new HeraldError(code, `Topic '${topic}' does not exist`)
-    if (code === ErrorCode.TOPIC_EXISTS) return new HeraldError(code, `Topic '${topic}' already exists`)
-    return new HeraldError(code, message.slice(code.length + 1))
-  }
-  const why = /timed out/i.test(message) ? `no answer within ${timeoutMs} ms` : 'not reachable'
-  return new HeraldError(ErrorCode.UNAVAILABLE, `engine unavailable: Redis ${why}`)
 }

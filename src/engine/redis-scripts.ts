@@ -16,33 +16,53 @@
  */
 
 /**
- * KEYS: topic hash, history stream. ARGV: frame before the seq, frame after the seq,
- * HISTORY_SIZE, channel, ts, HISTORY_MAX_BYTES (0 = no byte bound).
- * Returns { seq, epoch }.
+ * Publishes a batch: every publish issued in one event-loop turn, in order,
+ * in one script (one round trip, one EVALSHA). For message i (1-based):
+ * KEYS[2i-1] its topic hash, KEYS[2i] its history stream; ARGV[1] HISTORY_SIZE,
+ * ARGV[2] HISTORY_MAX_BYTES (0 = no byte bound), then four per message: the
+ * frame before the seq, the frame after it, the channel, ts. Returns, per
+ * message, { seq, epoch }, or { 0, '' } when its topic does not exist.
  */
 export const PUBLISH = `
-local meta, history = KEYS[1], KEYS[2]
-local epoch = redis.call('HGET', meta, 'e')
-if not epoch then return redis.error_reply('TOPIC_NOT_FOUND topic does not exist') end
-local seq = redis.call('HINCRBY', meta, 's', 1)
-local frame = ARGV[1] .. seq .. ARGV[2]
-local size, maxBytes = tonumber(ARGV[3]), tonumber(ARGV[6])
-redis.call('HINCRBY', meta, 'b', #frame)
-redis.call('HSET', meta, 'ts', ARGV[5])
-if size > 0 and (maxBytes == 0 or #frame <= maxBytes) then
-  redis.call('XADD', history, seq .. '-0', 'f', frame)
-  local held = redis.call('HINCRBY', meta, 'hb', #frame)
-  local len = redis.call('XLEN', history)
-  -- Trim oldest first: past HISTORY_SIZE entries, or past HISTORY_MAX_BYTES.
-  while len > size or (maxBytes > 0 and held > maxBytes and len > 1) do
-    local oldest = redis.call('XRANGE', history, '-', '+', 'COUNT', 1)[1]
-    redis.call('XDEL', history, oldest[1])
-    held = redis.call('HINCRBY', meta, 'hb', -#oldest[2][2])
-    len = len - 1
+local size, maxBytes = tonumber(ARGV[1]), tonumber(ARGV[2])
+local out = {}
+for i = 1, #KEYS / 2 do
+  local meta, history = KEYS[2 * i - 1], KEYS[2 * i]
+  local a = 2 + 4 * (i - 1)
+  local epoch = redis.call('HGET', meta, 'e')
+  if not epoch then
+    out[i] = { 0, '' }
+  else
+    local seq = redis.call('HINCRBY', meta, 's', 1)
+    local frame = ARGV[a + 1] .. seq .. ARGV[a + 2]
+    redis.call('HINCRBY', meta, 'b', #frame)
+    redis.call('HSET', meta, 'ts', ARGV[a + 4])
+    if size > 0 and maxBytes > 0 and #frame > maxBytes then
+      -- Too large to keep: and nothing older either, so that history stays contiguous with the newest message.
+      redis.call('DEL', history)
+      redis.call('HSET', meta, 'hb', 0)
+    elseif size > 0 then
+      -- The entry that XADD's MAXLEN trims (when full) leaves the byte count with it.
+      local len = redis.call('XLEN', history)
+      local freed = 0
+      if len >= size then freed = #redis.call('XRANGE', history, '-', '+', 'COUNT', 1)[1][2][2] end
+      redis.call('XADD', history, 'MAXLEN', size, seq .. '-0', 'f', frame)
+      local held = redis.call('HINCRBY', meta, 'hb', #frame - freed)
+      len = math.min(len + 1, size)
+      -- Past HISTORY_MAX_BYTES: trim the oldest until it fits (the newest always stays).
+      while maxBytes > 0 and held > maxBytes and len > 1 do
+        local oldest = redis.call('XRANGE', history, '-', '+', 'COUNT', 1)[1]
+        -- XTRIM MINID, not XDEL: a deleted entry would stay as a tombstone that every later XRANGE skips.
+        redis.call('XTRIM', history, 'MINID', (tonumber(string.match(oldest[1], '^%d+')) + 1) .. '-0')
+        held = redis.call('HINCRBY', meta, 'hb', -#oldest[2][2])
+        len = len - 1
+      end
+    end
+    redis.call('PUBLISH', ARGV[a + 3], 'p ' .. seq .. ' ' .. epoch .. ' ' .. frame)
+    out[i] = { seq, epoch }
   end
 end
-redis.call('PUBLISH', ARGV[4], 'p ' .. seq .. ' ' .. epoch .. ' ' .. frame)
-return { seq, epoch }
+return out
 `
 
 /**

@@ -29,7 +29,7 @@
  */
 import { Database, type Statement } from 'bun:sqlite'
 import { ErrorCode, HeraldError } from '../errors'
-import { History as HistoryRing, HistoryBudget } from '../broker/history'
+import { History as HistoryRing, HistoryBudget } from './history'
 import type { Message } from '../protocol/frames'
 import { eventFrame } from '../protocol/server-frames'
 import type { ClusterCounts, Engine, EngineHandler, EngineTopicStats, History, HistoryRead, Publication, Published, StreamPosition } from './engine'

@@ -1,17 +1,35 @@
 /**
- * Who may come in, decided before routing, as plain HTTP before any upgrade:
- * 1. with an API key configured, every route but /health needs `X-API-Key`,
- *    and /ws also accepts `?api_key=` (browsers cannot set headers on a
- *    WebSocket) → 401;
- * 2. /ws from a browser origin not in ALLOWED_ORIGINS → 403 (requests without
- *    Origin come from non-browser clients, which could forge it anyway);
- * 3. /ws during shutdown or at MAX_CONNECTIONS → 503.
+ * Who may come in. Two doors, each decided where the router has already
+ * chosen the handler, so that no path spelling can reach a handler past a
+ * check that looked at another path (issue 8: `/ws/`, `/ws\`, `/ws/.`).
+ *
+ * REST (`restAccess`): with API_KEY set, every route but the public ones
+ * needs `X-API-Key` → 401. The admitting decision is taken per matched route
+ * (`route` is the route's template, e.g. `/topics/:name`, whatever the
+ * request's spelling), in a transform hook, before validation. An onRequest
+ * front refuses early — before body parsing, and for paths no route matches —
+ * every request without the key whose normalized path is not public; it can
+ * only refuse, never admit. User tokens never open REST (admin routes need
+ * the key). CORS preflights pass both (browsers cannot attach a credential).
+ *
+ * /ws (`wsAccess`): decided inside the /ws handler, immediately before
+ * `server.upgrade`, on exactly the requests that reach it:
+ * 1. credentials (Credentials.forUpgrade) → 401;
+ * 2. a browser Origin not in ALLOWED_ORIGINS → 403 (requests without Origin come
+ *    from non-browser clients, which could forge it anyway);
+ * 3. shutting down or at MAX_CONNECTIONS → 503.
  */
 import { Elysia } from 'elysia'
+import type { ConnectionAuth } from '../auth/connection-auth'
+import type { Credentials, CredentialRefusal } from '../auth/credentials'
 import { type Config, allowedOriginSet } from '../config'
-import { ErrorCode } from '../errors'
-import { PUBLIC_PATHS, keyMatcher } from './auth'
+import { ErrorCode, HeraldError } from '../errors'
+import { keyMatcher } from './auth'
+import { isPreflight } from './cors'
 import { errorResponse } from './rest-errors'
+
+/** The one route that /ws access applies to; REST access skips it. */
+export const WS_PATH = '/ws'
 
 export interface AccessState {
   /** False once shutdown has begun. */
@@ -20,21 +38,54 @@ export interface AccessState {
   connections: number
 }
 
-/** `publicPaths`: reachable without the key (default: /health only; see publicPaths in app.ts). */
-export function accessControl(config: Config, state: AccessState, publicPaths: ReadonlySet<string> = PUBLIC_PATHS) {
+/** Why an upgrade was refused: the label of herald_ws_refused_total. */
+export type RefusalReason = 'unauthorized' | 'forbidden_origin' | 'shutting_down' | 'connection_limit'
+export const REFUSAL_REASONS: readonly RefusalReason[] = ['unauthorized', 'forbidden_origin', 'shutting_down', 'connection_limit']
+
+const UNAUTHORIZED_MESSAGE = 'missing or invalid API key'
+/** Same body whatever was wrong with the credential (missing key, wrong key, any token failure). */
+const WS_UNAUTHORIZED_MESSAGE = 'missing or invalid credential (API key or token)'
+
+/** `publicRoutes`: route templates reachable without the key (see publicPaths in app.ts). */
+export function restAccess(config: Config, publicRoutes: ReadonlySet<string>) {
   const matches = config.apiKey ? keyMatcher(config.apiKey) : undefined
+  const plugin = new Elysia({ name: 'rest-access' })
+  if (!matches) return plugin
+  return plugin
+    .onRequest(({ request }) => {
+      if (isPreflight(request)) return
+      const path = new URL(request.url).pathname
+      if (path === WS_PATH || publicRoutes.has(path)) return
+      if (!matches(request.headers.get('x-api-key'))) return errorResponse(ErrorCode.UNAUTHORIZED, UNAUTHORIZED_MESSAGE)
+    })
+    .onTransform({ as: 'global' }, ({ request, route }) => {
+      if (route === WS_PATH || publicRoutes.has(route) || isPreflight(request)) return
+      // Thrown, not returned: a transform hook cannot answer; rest-errors turns it into the 401 body.
+      if (!matches(request.headers.get('x-api-key'))) throw new HeraldError(ErrorCode.UNAUTHORIZED, UNAUTHORIZED_MESSAGE)
+    })
+}
+
+export type WsDecision = { auth: ConnectionAuth } | { refused: RefusalReason; detail?: CredentialRefusal; response: Response }
+
+/** The /ws decision, called by the /ws handler just before it upgrades; a promise only while a token is verified. */
+export function wsAccess(config: Config, state: AccessState, credentials: Credentials): (request: Request) => WsDecision | Promise<WsDecision> {
   const origins = allowedOriginSet(config)
-  return new Elysia({ name: 'access-control' }).onRequest(({ request }) => {
-    const url = new URL(request.url)
-    const isWs = url.pathname === '/ws'
-    if (matches && !publicPaths.has(url.pathname)) {
-      const given = request.headers.get('x-api-key') ?? (isWs ? url.searchParams.get('api_key') : null)
-      if (!matches(given)) return errorResponse(ErrorCode.UNAUTHORIZED, 'missing or invalid API key')
+  const unauthorized = config.apiKey && !credentials.tokensEnabled ? UNAUTHORIZED_MESSAGE : WS_UNAUTHORIZED_MESSAGE
+  // Synchronous from here to the upgrade: the shutdown flag and the connection count cannot change in between.
+  const judge = (request: Request, auth: ConnectionAuth | CredentialRefusal): WsDecision => {
+    if (typeof auth === 'string') return { refused: 'unauthorized', detail: auth, response: errorResponse(ErrorCode.UNAUTHORIZED, unauthorized) }
+    const refuse = (refused: RefusalReason, code: ErrorCode, message: string): WsDecision => {
+      auth.close()
+      return { refused, response: errorResponse(code, message) }
     }
-    if (!isWs) return
     const origin = request.headers.get('origin')
-    if (origins.size > 0 && origin !== null && !origins.has(origin)) return errorResponse(ErrorCode.FORBIDDEN, 'origin not allowed')
-    if (!state.accepting) return errorResponse(ErrorCode.UNAVAILABLE, 'server is shutting down')
-    if (state.connections >= config.maxConnections) return errorResponse(ErrorCode.UNAVAILABLE, 'connection limit reached')
-  })
+    if (origins.size > 0 && origin !== null && !origins.has(origin)) return refuse('forbidden_origin', ErrorCode.FORBIDDEN, 'origin not allowed')
+    if (!state.accepting) return refuse('shutting_down', ErrorCode.UNAVAILABLE, 'server is shutting down')
+    if (state.connections >= config.maxConnections) return refuse('connection_limit', ErrorCode.UNAVAILABLE, 'connection limit reached')
+    return { auth }
+  }
+  return (request) => {
+    const auth = credentials.forUpgrade(request)
+    return auth instanceof Promise ? auth.then((a) => judge(request, a)) : judge(request, auth)
+  }
 }

@@ -4,11 +4,15 @@
  */
 import { Elysia } from 'elysia'
 import type { Registry } from 'prom-client'
+import type { Credentials } from '../auth/credentials'
 import { type Config, idleTimeoutSeconds } from '../config'
 import type { Logger } from '../log'
 import type { PubSub } from '../pubsub'
-import { type AccessState, accessControl } from './access-control'
+import type { AccessObserver } from '../metrics/access-metrics'
+import { type AccessState, restAccess } from './access-control'
 import { PUBLIC_PATHS } from './auth'
+import { cors } from './cors'
+import { dashboardRoutes } from './dashboard-routes'
 import { DOCS_PATHS, docsRoutes } from './docs-routes'
 import { messageRoutes } from './message-routes'
 import { metricsRoute } from './metrics-route'
@@ -27,9 +31,11 @@ export interface AppDeps {
   metrics?: { registry: Registry; observer: WsObserver }
   /** Dead-peer detection, swept by the server's heartbeat. */
   liveness?: PeerLiveness
+  /** The API key and user tokens for /ws, and where access is counted. Absent: API_KEY only. */
+  wsAccess?: { credentials: Credentials; observer?: AccessObserver }
 }
 
-/** Paths reachable without the API key: /health always, /metrics and the documents when configured so. */
+/** Routes (templates, which are also their only paths) reachable without the API key: /health always, /metrics and the documents when configured so. */
 export function publicPaths(config: Config): Set<string> {
   const paths = new Set(PUBLIC_PATHS)
   if (config.metricsPublic) paths.add('/metrics')
@@ -37,7 +43,7 @@ export function publicPaths(config: Config): Set<string> {
   return paths
 }
 
-export function createApp({ config, pubsub, log, access, metrics, liveness }: AppDeps) {
+export function createApp({ config, pubsub, log, access, metrics, liveness, wsAccess }: AppDeps) {
   return new Elysia({
     websocket: {
       maxPayloadLength: config.maxPayloadBytes,
@@ -49,14 +55,17 @@ export function createApp({ config, pubsub, log, access, metrics, liveness }: Ap
       closeOnBackpressureLimit: false,
       perMessageDeflate: false,
     },
-    serve: { maxRequestBodySize: config.maxPayloadBytes },
+    // development: false, whatever NODE_ENV says: Bun's development mode rebuilds HTML imports with a
+    // hot-reload client and prints to stdout (dashboard-routes.ts). `routes` go to Bun.serve as they are.
+    serve: { maxRequestBodySize: config.maxPayloadBytes, development: false, routes: dashboardRoutes(config) },
   })
     .use(restErrors(log))
-    .use(accessControl(config, access, publicPaths(config)))
+    .use(cors(config))
+    .use(restAccess(config, publicPaths(config)))
     .use(statusRoutes(pubsub))
     .use(topicRoutes(pubsub, log))
     .use(messageRoutes(pubsub, log))
     .use(metrics ? metricsRoute(metrics.registry, config.metricsPublic) : new Elysia({ name: 'no-metrics' }))
-    .use(wsRoute({ pubsub, log, config, access, observer: metrics?.observer, liveness }))
-    .use(docsRoutes(config.docsPublic))
+    .use(wsRoute({ pubsub, log, config, access, observer: metrics?.observer, liveness, wsAccess }))
+    .use(docsRoutes(config.docsPublic, config.dashboard))
 }

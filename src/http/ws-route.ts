@@ -11,10 +11,15 @@
  * `SocketData` (the hub connection, its sink and its dispatch context); Elysia's server-wide websocket
  * handler, which Bun calls for every socket, just forwards each event to
  * `ws.data.open/message/drain/close` with the raw Bun socket.
- * Auth and the shutdown refusal still run before routing (access-control).
+ * The access decision (credentials, origin, shutdown, connection limit) is
+ * taken here, inside the handler, just before `server.upgrade`: on exactly the
+ * requests the router sends to this handler, whatever their path spelling
+ * (access-control.ts, wsAccess).
  */
 import type { ServerWebSocket } from 'bun'
 import { Elysia } from 'elysia'
+import type { ConnectionAuth } from '../auth/connection-auth'
+import { Credentials } from '../auth/credentials'
 import type { Connection } from '../hub/connection'
 import type { Sink } from '../hub/sink'
 import type { PubSub } from '../pubsub'
@@ -24,7 +29,9 @@ import type { Logger } from '../log'
 import { errorFields } from '../log'
 import { type ClientContext, type DispatchObserver, clientContext, dispatchFrame, type InternalErrorLogger } from '../protocol/dispatch'
 import { RateLimiter, type RateLimitOptions } from '../protocol/rate-limit'
-import type { AccessState } from './access-control'
+import { type AccessObserver, noopAccessObserver } from '../metrics/access-metrics'
+import { errorFrame } from '../protocol/server-frames'
+import { type AccessState, WS_PATH, type WsDecision, wsAccess } from './access-control'
 import { type LivePeer, PeerLiveness } from './peer-liveness'
 import { errorResponse } from './rest-errors'
 
@@ -33,8 +40,28 @@ export const BROADCAST_TOPIC = 'herald:broadcast'
 
 type Socket = ServerWebSocket<SocketData>
 
+/**
+ * Adapts a Bun socket to the hub's Sink.
+ *
+ * A close 'after-delivery' (slow consumer, rate-limit abuse) must not cut off
+ * what is already on its way: the socket's own buffer and the kernel's can
+ * hold megabytes that the client has not read yet, and a close frame sent now
+ * would start Bun's close handshake timer while the client is still paused, so
+ * it would be dropped without ever seeing why. Instead the sink sends a
+ * WebSocket ping behind those bytes and closes when the client's pong comes
+ * back: the client has then read everything before it, and gets the close
+ * frame at once. A client that does not answer within `closeFlushTimeoutMs`
+ * is terminated (1006 on its side). One timer per such close: they are rare.
+ */
 class BunSocketSink implements Sink {
-  constructor(private readonly ws: Socket) {}
+  /** A close decided by the server and waiting for delivery (or timed out), kept to report its code. */
+  private decided: { code: number; reason: string } | undefined
+  private timer: ReturnType<typeof setTimeout> | undefined
+
+  constructor(
+    private readonly ws: Socket,
+    private readonly closeFlushTimeoutMs: number,
+  ) {}
   send(text: string): number {
     return this.ws.sendText(text)
   }
@@ -44,8 +71,38 @@ class BunSocketSink implements Sink {
   bufferedAmount(): number {
     return this.ws.getBufferedAmount()
   }
-  close(code: number, reason: string): void {
-    this.ws.close(code, reason)
+  close(code: number, reason: string, when: 'now' | 'after-delivery' = 'now'): void {
+    if (when === 'now') {
+      clearTimeout(this.timer)
+      this.ws.close(code, reason)
+      return
+    }
+    if (this.decided) return
+    this.decided = { code, reason }
+    this.timer = setTimeout(() => this.ws.terminate(), this.closeFlushTimeoutMs)
+    this.timer.unref?.()
+    this.ws.ping()
+  }
+  /** True once the server decided to close this socket: nothing more the client sends is executed. */
+  get closing(): boolean {
+    return this.decided !== undefined
+  }
+  /** The client answered a ping: if a close was waiting for delivery, everything before it has been read. */
+  ponged(): void {
+    if (!this.decided || this.timer === undefined) return
+    clearTimeout(this.timer)
+    this.timer = undefined
+    this.ws.close(this.decided.code, this.decided.reason)
+  }
+  /**
+   * The socket is gone: forgets a waiting close and returns the close the server
+   * had decided, if any — what the logs and metrics report, even when the client
+   * vanished before it could be delivered.
+   */
+  settle(): { code: number; reason: string } | undefined {
+    clearTimeout(this.timer)
+    this.timer = undefined
+    return this.decided
   }
 }
 
@@ -69,30 +126,52 @@ interface RouteContext {
   liveness: PeerLiveness
   /** Undefined when RATE_LIMIT_PER_SEC is 0 (off). */
   rateLimit: RateLimitOptions | undefined
+  accessObserver: AccessObserver
+  /** How long a close 'after-delivery' waits for the client to read what precedes it (CLOSE_FLUSH_TIMEOUT_MS). */
+  closeFlushTimeoutMs: number
   maxFramesInFlight: number
 }
 
 /** A socket's `data`: its hub connection, and the handlers Elysia's websocket dispatcher calls as `ws.data.open(ws)` etc. */
 class SocketData implements LivePeer {
   private client: ClientContext | undefined
+  private sink: BunSocketSink | undefined
   private readonly limiter: RateLimiter | undefined
   heardAt = 0
   socket!: Socket
 
-  constructor(private readonly route: RouteContext) {
+  constructor(
+    private readonly route: RouteContext,
+    private readonly auth: ConnectionAuth,
+  ) {
     this.limiter = route.rateLimit && new RateLimiter(route.rateLimit)
   }
 
   open(ws: Socket): void {
-    const { pubsub, access, liveness, observer, log, logInternal, maxFramesInFlight } = this.route
-    const connection = pubsub.connect(new BunSocketSink(ws))
-    this.client = clientContext({ pubsub, connection, logInternal, limiter: this.limiter, observer, maxInFlight: maxFramesInFlight })
+    const { pubsub, access, liveness, observer, log, logInternal, accessObserver, maxFramesInFlight } = this.route
+    this.sink = new BunSocketSink(ws, this.route.closeFlushTimeoutMs)
+    const session = pubsub.connect(this.sink)
+    this.client = clientContext({ pubsub, connection: session, logInternal, limiter: this.limiter, observer, maxInFlight: maxFramesInFlight, permissions: this.auth })
     this.socket = ws
     access.connections++
     ws.subscribe(BROADCAST_TOPIC)
     liveness.add(this)
     observer.opened()
-    log.info('connect', { session: connection.id, remote: ws.remoteAddress })
+    accessObserver.admitted(this.auth.kind)
+    // Only token connections expire (no closure kept for the others: idle memory per connection).
+    if (this.auth.kind === 'token') this.auth.whenExpired(() => this.tokenExpired(session))
+    log.info('connect', { session: session.id, remote: ws.remoteAddress, auth: this.auth.kind, sub: this.auth.sub })
+  }
+
+  /** The token's exp passed without a refresh: TOKEN_EXPIRED, then close 4401 once it has been delivered. */
+  private tokenExpired(session: Connection): void {
+    const { pubsub, log, accessObserver } = this.route
+    log.info('token_expired', { session: session.id, sub: this.auth.sub })
+    accessObserver.tokenExpired()
+    pubsub.reply(session, errorFrame(undefined, ErrorCode.TOKEN_EXPIRED, 'token expired: reconnect with a new token'))
+    // After the pending flush (queued on this turn), and after delivery, so that the error frame is read first.
+    const sink = this.sink
+    setImmediate(() => sink?.close(CloseCode.TOKEN_EXPIRED, CloseReason.TOKEN_EXPIRED, 'after-delivery'))
   }
 
   /** `message` is what Bun received, unparsed: dispatch parses it exactly once. */
@@ -101,11 +180,12 @@ class SocketData implements LivePeer {
     liveness.heard(this)
     observer.messageBytes(typeof message === 'string' ? Buffer.byteLength(message) : message.byteLength)
     const client = this.client
-    if (!client) return
+    if (!client || this.sink?.closing) return
     if (dispatchFrame(client, message) === 'abusive') {
-      log.warn('rate_limit_close', { session: client.connection.id })
+      log.warn('rate_limit_close', { session: client.connection.id, sub: this.auth.sub })
       // After the pending flush (queued earlier on the same turn), so the last RATE_LIMITED reply goes out first.
-      setImmediate(() => ws.close(CloseCode.RATE_LIMIT_ABUSE, CloseReason.RATE_LIMIT_ABUSE))
+      const sink = this.sink
+      setImmediate(() => sink?.close(CloseCode.RATE_LIMIT_ABUSE, CloseReason.RATE_LIMIT_ABUSE, 'after-delivery'))
     }
   }
 
@@ -119,19 +199,32 @@ class SocketData implements LivePeer {
 
   pong(): void {
     this.route.liveness.heard(this)
+    this.sink?.ponged()
   }
 
-  close(_ws: Socket, code: number, reason: string): void {
-    const { pubsub, access, liveness, observer, log } = this.route
+  close(_ws: Socket, closedWith: number, closeReason: string): void {
+    let code = closedWith
+    let reason = closeReason
+    const { pubsub, access, liveness, observer, log, accessObserver } = this.route
     liveness.remove(this)
-    const client = this.client
-    if (!client) return
+    this.auth.close()
+    const decided = this.sink?.settle()
+    if (decided) ({ code, reason } = decided)
+    const session = this.client?.connection
+    if (!session) return
     this.client = undefined
     access.connections--
-    pubsub.disconnect(client.connection)
+    pubsub.disconnect(session)
     observer.closed(code)
-    log.info('disconnect', { session: client.connection.id, code, reason })
+    accessObserver.released(this.auth.kind)
+    log.info('disconnect', { session: session.id, code, reason, sub: this.auth.sub })
   }
+}
+
+/** Access to /ws: the server's credentials, and where refusals and admissions are counted. */
+export interface WsAccessDeps {
+  credentials: Credentials
+  observer?: AccessObserver
 }
 
 export interface WsRouteDeps {
@@ -141,9 +234,10 @@ export interface WsRouteDeps {
   access: AccessState
   observer?: WsObserver
   liveness?: PeerLiveness
+  wsAccess?: WsAccessDeps
 }
 
-export function wsRoute({ pubsub, log, config, access, observer = noopWsObserver, liveness = new PeerLiveness() }: WsRouteDeps) {
+export function wsRoute({ pubsub, log, config, access, observer = noopWsObserver, liveness = new PeerLiveness(), wsAccess: accessDeps }: WsRouteDeps) {
   const route: RouteContext = {
     pubsub,
     log,
@@ -152,13 +246,26 @@ export function wsRoute({ pubsub, log, config, access, observer = noopWsObserver
     observer,
     liveness,
     rateLimit: config.rateLimitPerSec > 0 ? { perSec: config.rateLimitPerSec, burst: config.rateLimitBurst, closeAfterMs: config.rateLimitCloseAfterMs } : undefined,
+    accessObserver: accessDeps?.observer ?? noopAccessObserver,
+    closeFlushTimeoutMs: config.closeFlushTimeoutMs,
     maxFramesInFlight: config.maxFramesInFlight,
   }
+  const decide = wsAccess(config, access, accessDeps?.credentials ?? new Credentials({ apiKey: config.apiKey, keys: undefined, tokenIssuer: '', tokenAudience: '', tokenMaxBytes: config.tokenMaxBytes }))
   return new Elysia({ name: 'ws-route' }).get(
-    '/ws',
+    WS_PATH,
     ({ request, server }) => {
-      if (server?.upgrade(request, { data: new SocketData(route) })) return
-      return errorResponse(ErrorCode.BAD_REQUEST, 'expected a WebSocket upgrade')
+      const upgrade = (decision: WsDecision): Response | undefined => {
+        if ('refused' in decision) {
+          route.accessObserver.refused(decision.refused)
+          log.debug('ws_refused', { reason: decision.refused, detail: decision.detail })
+          return decision.response
+        }
+        if (server?.upgrade(request, { data: new SocketData(route, decision.auth) })) return
+        decision.auth.close()
+        return errorResponse(ErrorCode.BAD_REQUEST, 'expected a WebSocket upgrade')
+      }
+      const decision = decide(request)
+      return decision instanceof Promise ? decision.then(upgrade) : upgrade(decision)
     },
     { detail: { summary: 'Publish/subscribe WebSocket (see docs/protocol.md)', tags: ['websocket'] } },
   )

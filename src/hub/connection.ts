@@ -59,7 +59,7 @@ export class Connection {
   closed = false
   /** SLOW_CONSUMER notices queued or written since the hub last looked; it reports and clears them. */
   readonly notices: Array<{ topic: string; dropped: number }> = []
-  private written: FlushResult = { frames: 0, bytes: 0, events: 0 }
+  private readonly written: FlushResult = { frames: 0, bytes: 0, events: 0 }
 
   constructor(
     readonly id: number,
@@ -149,9 +149,16 @@ export class Connection {
     return false
   }
 
-  /** Writes pending frames, in serial order, until the sink's high-water mark. Returns what it wrote. */
+  /**
+   * Writes pending frames, in serial order, until the sink's high-water mark.
+   * Returns what it wrote: one object per connection, reused (no allocation on
+   * the fan-out path), valid until the next flush.
+   */
   flush(): FlushResult {
-    const written = (this.written = { frames: 0, bytes: 0, events: 0 })
+    const written = this.written
+    written.frames = 0
+    written.bytes = 0
+    written.events = 0
     if (this.closed) return written
     let budget = this.highWater - this.sink.bufferedAmount()
     if (budget <= 0) return written

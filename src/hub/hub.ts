@@ -176,6 +176,11 @@ export class Hub {
    * Returns 'none' when there was no subscription, 'emptied' when the topic
    * has no local subscriber left, else 'ok'.
    */
+  /** True while `connection` subscribes (or is subscribing) to `topic`. */
+  subscribed(connection: Connection, topicName: string): boolean {
+    return connection.subscriptions.has(topicName)
+  }
+
   unsubscribe(connection: Connection, topicName: string): 'none' | 'ok' | 'emptied' {
     const sub = connection.subscriptions.get(topicName)
     if (!sub) return 'none'
@@ -187,6 +192,8 @@ export class Hub {
   publication(publication: Publication): void {
     const topic = this.topics.get(publication.topic)
     if (!topic) return
+    if (publication.seq > topic.lastSeq) topic.lastSeq = publication.seq
+    if (topic.waiters.length > 0) this.wake(topic)
     if (topic.pending.size > 0)
       for (const sub of topic.pending) {
         sub.held ??= new Ring(this.options.queueSize)
@@ -228,14 +235,43 @@ export class Hub {
     for (const sub of topic.subscribers) {
       const connection = sub.connection
       connection.retire(sub)
-      this.queueReply(connection, this.frame(notice))
+      // Not a reply to anything the client sent: it does not count against the unread-reply bound.
+      connection.pushReply(this.frame(notice))
       this.schedule(connection)
     }
     topic.subscribers.clear()
     topic.dropped = 0
+    this.wake(topic, true)
     if (topic.pending.size > 0) return false
     this.topics.delete(topicName)
     return true
+  }
+
+  /**
+   * Resolves once the engine has handed this hub every publication of `topic`
+   * up to `seq` (an asynchronous engine delivers publications later than it
+   * acknowledges them), when the topic ends here, or after `timeoutMs`.
+   */
+  delivered(topicName: string, seq: number, timeoutMs: number): Promise<void> {
+    const topic = this.topics.get(topicName)
+    if (!topic || topic.lastSeq >= seq) return Promise.resolve()
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, timeoutMs)
+      function done() {
+        clearTimeout(timer)
+        resolve()
+      }
+      topic.waiters.push({ seq, resolve: done })
+    })
+  }
+
+  private wake(topic: LocalTopic, all = false): void {
+    const waiting = topic.waiters
+    topic.waiters = []
+    for (const w of waiting) {
+      if (all || topic.lastSeq >= w.seq) w.resolve()
+      else topic.waiters.push(w)
+    }
   }
 
   /** Queues a reply frame for one connection, in order with its events. */
@@ -282,6 +318,11 @@ export class Hub {
   /** True while the stall poll timer runs (only while some connection is stalled): lets tests check that no timer leaks. */
   polling(): boolean {
     return this.stallPoll !== undefined
+  }
+
+  /** True while a flush is queued for the next event-loop turn: lets tests check that nothing is left scheduled. */
+  flushScheduled(): boolean {
+    return this.flushQueued || this.dirty.length > 0
   }
 
   /** True while every connection's queues and the sink buffers are empty. */

@@ -12,6 +12,10 @@ export class LocalTopic {
   readonly pending = new Set<Subscription>()
   /** Messages dropped from this instance's subscribers' queues, summed (kept after the topic empties, until it is deleted). */
   dropped = 0
+  /** The highest seq the engine has handed to this hub for the topic. */
+  lastSeq = 0
+  /** Callers of `Hub.delivered` waiting for lastSeq to reach a seq. */
+  waiters: Array<{ seq: number; resolve: () => void }> = []
 
   constructor(readonly name: string) {}
 

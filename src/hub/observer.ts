@@ -4,8 +4,6 @@
  * implementations only add to counters. The default does nothing.
  */
 export interface HubObserver {
-  /** One publish to `topic`, its event frame `bytes` long. */
-  published(topic: string, bytes: number): void
   /**
    * One flush of one connection: `frames` frames (events, replies, notices)
    * written to its socket, `bytes` in total, `events` of them event frames
@@ -33,7 +31,6 @@ export interface SlowConsumerEpisode {
 }
 
 export const noopObserver: HubObserver = {
-  published() {},
   delivered() {},
   dropped() {},
   slowConsumer() {},

@@ -34,7 +34,7 @@ export class MetricsObserver implements HubObserver, PubSubObserver, WsObserver 
   bytesReceived = 0
   connectionsOpened = 0
   // Every known label value starts at 0, so a series exists before its first increment (rate() and alerts see the first one).
-  readonly framesReceived = new Map<string, number>(['subscribe', 'unsubscribe', 'publish', 'ping', 'invalid', 'rate_limited'].map((t) => [t, 0]))
+  readonly framesReceived = new Map<string, number>(['subscribe', 'unsubscribe', 'publish', 'ping', 'refresh', 'invalid', 'rate_limited'].map((t) => [t, 0]))
   readonly errorsSent = new Map<string, number>((Object.keys(errorCodeInfo) as ErrorCode[]).filter((c) => errorCodeInfo[c].ws).map((c) => [c, 0]))
   readonly closes = new Map<string, number>()
   /** Observed once per flush (not per message), so prom-client's own histogram is cheap enough; registry.ts registers it. */

@@ -74,7 +74,7 @@ export function createRegistry(observer: MetricsObserver, pubsub: Source, option
       },
     })
   }
-  const perTopic = async (field: 'messages' | 'dropped' | 'bytes' | 'history', set: Setter, extra: Record<string, string> = {}) => {
+  const perTopic = async (field: 'messages' | 'dropped' | 'bytes' | 'history' | 'history_bytes', set: Setter, extra: Record<string, string> = {}) => {
     for (const [topic, s] of Object.entries(await engine.stats())) set(s[field], { ...extra, topic })
   }
 
@@ -91,6 +91,12 @@ export function createRegistry(observer: MetricsObserver, pubsub: Source, option
     if (options.topicLabels) return perTopic('history', set)
     let total = 0
     for (const s of Object.values(await engine.stats())) total += s.history
+    set(total)
+  })
+  gauge('herald_history_bytes', 'UTF-8 bytes of the messages held in topic histories (bounded by HISTORY_MAX_BYTES per topic and HISTORY_TOTAL_MAX_BYTES in all).', topicLabel, async (set) => {
+    if (options.topicLabels) return perTopic('history_bytes', set)
+    let total = 0
+    for (const s of Object.values(await engine.stats())) total += s.history_bytes
     set(total)
   })
   gauge('herald_queued_frames', 'Frames waiting inside the server for slow sockets (subscription queues and reply queues).', [], (set) => set(pubsub.backlog().queued))

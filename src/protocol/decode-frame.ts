@@ -4,7 +4,7 @@
  */
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { ErrorCode, HeraldError } from '../errors'
-import { type ClientFrame, PingFrame, PublishFrame, SubscribeFrame, UnsubscribeFrame } from './frames'
+import { type ClientFrame, MAX_REQUEST_ID_LENGTH, PingFrame, PublishFrame, RefreshFrame, SubscribeFrame, UnsubscribeFrame } from './frames'
 import { describeValueError } from './validation'
 
 const checkers = {
@@ -12,6 +12,7 @@ const checkers = {
   unsubscribe: TypeCompiler.Compile(UnsubscribeFrame),
   publish: TypeCompiler.Compile(PublishFrame),
   ping: TypeCompiler.Compile(PingFrame),
+  refresh: TypeCompiler.Compile(RefreshFrame),
 } as const
 const TYPES = Object.keys(checkers).join(', ')
 
@@ -37,11 +38,11 @@ function nestsDeeperThan(value: unknown, max: number): boolean {
   return false
 }
 
-/** The request_id of a message, if it has a string one, even when the rest of it is invalid. */
+/** The request_id of a message, if it has a valid one (a string of at most MAX_REQUEST_ID_LENGTH), even when the rest of it is invalid. */
 export function requestIdOf(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null) return undefined
   const id = (value as { request_id?: unknown }).request_id
-  return typeof id === 'string' ? id : undefined
+  return typeof id === 'string' && id.length <= MAX_REQUEST_ID_LENGTH ? id : undefined
 }
 
 /**
@@ -65,6 +66,9 @@ export function decodeFrame(json: unknown): ClientFrame {
   const type = (json as { type?: unknown }).type
   if (type === undefined) throw bad(`type is required: one of ${TYPES}`)
   if (typeof type !== 'string' || !Object.hasOwn(checkers, type)) throw bad(`unknown type ${JSON.stringify(type).slice(0, 64)}: expected one of ${TYPES}`)
+  const requestId = (json as { request_id?: unknown }).request_id
+  if (typeof requestId === 'string' && requestId.length > MAX_REQUEST_ID_LENGTH)
+    throw bad(`request_id is longer than ${MAX_REQUEST_ID_LENGTH} characters`)
   const checker = checkers[type as keyof typeof checkers]
   if (!checker.Check(json)) throw bad(describeValueError(checker.Errors(json).First()))
   return json as ClientFrame

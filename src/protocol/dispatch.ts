@@ -1,10 +1,11 @@
 /**
- * Executes one client frame and queues exactly one reply (ack, pong or error)
- * for it, in the order the frames arrived (see in-order.ts), although an
+ * Executes one client frame and queues exactly one reply (ack, pong or error;
+ * a refresh's ack follows its info frames) for it, in the order the frames arrived (see in-order.ts), although an
  * asynchronous engine answers publishes and subscribes later.
  * Transport-free: the WebSocket layer passes in what it received, tests can
  * pass anything.
  */
+import { ALLOW_ALL, type FramePermissions } from '../auth/connection-auth'
 import type { Connection } from '../hub/connection'
 import type { PubSub } from '../pubsub'
 import { ErrorCode, HeraldError } from '../errors'
@@ -13,7 +14,7 @@ import { decodeFrame, requestIdOf, toJsonValue } from './decode-frame'
 import type { ClientFrame } from './frames'
 import { type Finish, InOrder } from './in-order'
 import type { RateLimiter } from './rate-limit'
-import { ackFrame, errorFrame, pongFrame } from './server-frames'
+import { ackFrame, errorFrame, infoFrame, pongFrame } from './server-frames'
 
 export type InternalErrorLogger = (error: unknown, context: { connection: number; type?: string }) => void
 
@@ -41,16 +42,23 @@ export interface ClientContext {
    * closed as abusive. Only an asynchronous engine (Redis) ever makes frames wait.
    */
   readonly maxInFlight: number
+  /**
+   * The connection's credential, asked before every subscribe, unsubscribe
+   * and publish (a refusal is FORBIDDEN and nothing happens). A refresh is
+   * answered, in order, once its token is verified (asynchronously): frames
+   * sent before its ack are still checked against the old token.
+   */
+  readonly permissions: FramePermissions
   readonly order: InOrder
 }
 
-export function clientContext(fields: Omit<ClientContext, 'order' | 'observer'> & { observer?: DispatchObserver }): ClientContext {
-  return { observer: noopDispatchObserver, ...fields, order: new InOrder((error) => fields.logInternal(error, { connection: fields.connection.id })) }
+export function clientContext(fields: Omit<ClientContext, 'order' | 'observer' | 'permissions'> & { observer?: DispatchObserver; permissions?: FramePermissions }): ClientContext {
+  return { observer: noopDispatchObserver, permissions: ALLOW_ALL, ...fields, order: new InOrder((error) => fields.logInternal(error, { connection: fields.connection.id })) }
 }
 
 /** Returns 'abusive' when the connection should be closed for sustained abuse (its last reply is queued first). */
 export function dispatchFrame(c: ClientContext, received: unknown): 'ok' | 'abusive' {
-  const { pubsub, connection, observer, order } = c
+  const { pubsub, connection, observer, order, permissions } = c
   let requestId: string | undefined
   let type: ClientFrame['type'] | undefined
   try {
@@ -65,7 +73,7 @@ export function dispatchFrame(c: ClientContext, received: unknown): 'ok' | 'abus
       refuse(c, requestIdOf(json), 'rate limit exceeded: frame not executed')
       return admission === 'abusive' ? 'abusive' : 'ok'
     }
-    const json = toJsonValue(received)
+    const json = withDefaultClientId(toJsonValue(received), permissions.defaultClientId)
     requestId = requestIdOf(json)
     const frame = decodeFrame(json)
     requestId = frame.request_id
@@ -80,22 +88,62 @@ export function dispatchFrame(c: ClientContext, received: unknown): 'ok' | 'abus
       case 'subscribe': {
         // The ack (with seq and epoch) is queued by the subscribe itself, so that it precedes the replay.
         const request = { topic: frame.topic, clientId: frame.client_id, lastN: frame.last_n ?? 0, requestId: id }
-        order.run(() => settle(c, id, 'subscribe', () => pubsub.subscribe(connection, request), noop), true)
+        const subscribe = () => {
+          permissions.assertClientId(request.clientId)
+          permissions.assertSubscribe(request.topic)
+          return pubsub.subscribe(connection, request)
+        }
+        order.run(() => settle(c, id, 'subscribe', subscribe, () => permissions.subscribed(request.topic)), true)
         break
       }
       case 'unsubscribe': {
-        const topic = frame.topic
-        order.run(() => settle(c, id, 'unsubscribe', () => pubsub.unsubscribe(connection, topic), () => pubsub.reply(connection, ackFrame(id, topic))), true)
+        const { topic, client_id } = frame
+        const unsubscribe = () => {
+          permissions.assertClientId(client_id)
+          return pubsub.unsubscribe(connection, topic)
+        }
+        const acked = () => {
+          permissions.unsubscribed(topic)
+          pubsub.reply(connection, ackFrame(id, topic))
+        }
+        order.run(() => settle(c, id, 'unsubscribe', unsubscribe, acked), true)
         break
       }
       case 'publish': {
         const { topic, message } = frame
-        order.run(() => settle(c, id, 'publish', () => pubsub.publish(topic, message), (p) => pubsub.reply(connection, ackFrame(id, topic, p))), false)
+        if (order.inFlight === 0) {
+          // The hot path, written out: with the memory engine a publish answers at once and costs no closure.
+          let published
+          try {
+            permissions.assertPublish(topic)
+            published = pubsub.publish(topic, message)
+          } catch (error) {
+            replyError(c, id, 'publish', error)
+            break
+          }
+          if (!isPromise(published)) pubsub.reply(connection, ackFrame(id, topic, published))
+          else order.queue(published.then((p) => () => pubsub.reply(connection, ackFrame(id, topic, p)), (error) => () => replyError(c, id, 'publish', error)))
+          break
+        }
+        const publish = () => {
+          permissions.assertPublish(topic)
+          return pubsub.publish(topic, message)
+        }
+        order.run(() => settle(c, id, 'publish', publish, (p) => pubsub.reply(connection, ackFrame(id, topic, p))), false)
         break
       }
       case 'ping':
         order.run(() => () => pubsub.reply(connection, pongFrame(id)), false)
         break
+      case 'refresh': {
+        const token = frame.token
+        // Started at once (a second refresh meanwhile gets BAD_REQUEST), answered in order.
+        order.run(() => settle(c, id, 'refresh', () => refresh(c, token), (ended) => {
+          for (const topic of ended) pubsub.reply(connection, infoFrame('unsubscribed', topic, 'the refreshed token does not allow this topic'))
+          pubsub.reply(connection, ackFrame(id))
+        }), false)
+        break
+      }
     }
   } catch (error) {
     if (type === undefined) observer.frameReceived('invalid')
@@ -105,7 +153,34 @@ export function dispatchFrame(c: ClientContext, received: unknown): 'ok' | 'abus
   return 'ok'
 }
 
-const noop = () => {}
+/** A subscribe or unsubscribe without client_id acts as the token's sub (validation then sees it as given). */
+function withDefaultClientId(json: unknown, clientId: string | undefined): unknown {
+  if (clientId === undefined || typeof json !== 'object' || json === null || Array.isArray(json)) return json
+  const frame = json as { type?: unknown; client_id?: unknown }
+  if ((frame.type === 'subscribe' || frame.type === 'unsubscribe') && frame.client_id === undefined) return { ...frame, client_id: clientId }
+  return json
+}
+
+/**
+ * Replaces the connection's token, then ends each subscription the new token
+ * no longer allows. Resolves with the topics ended (the finish sends an info
+ * `unsubscribed` for each, then the ack). A refused refresh rejects and leaves
+ * the old token in place (it still expires).
+ */
+async function refresh(c: ClientContext, token: string): Promise<string[]> {
+  const ended: string[] = []
+  for (const topic of await c.permissions.refresh(token)) {
+    try {
+      await c.pubsub.unsubscribe(c.connection, topic)
+    } catch (error) {
+      // The topic was deleted meanwhile: its subscribers already got topic_deleted.
+      if (!(error instanceof HeraldError)) throw error
+      continue
+    }
+    ended.push(topic)
+  }
+  return ended
+}
 
 /** Starts `op`; its finish queues `ok(result)`, or the error reply. */
 function settle<T>(c: ClientContext, requestId: string | undefined, type: ClientFrame['type'], op: () => Sync<T>, ok: (value: T) => void): Sync<Finish> {

@@ -15,8 +15,25 @@ export const TopicName = Type.String({
 })
 
 export const UUID_PATTERN = '^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$'
-const RequestId = Type.Optional(Type.String({ description: 'Any string; echoed in the reply.', error: 'request_id must be a string' }))
-const ClientId = Type.String({ minLength: 1, description: 'Labels the subscription; required.', error: 'client_id must be a non-empty string' })
+/**
+ * Longest request_id accepted. It is echoed in the reply, so an unbounded one
+ * would let a client make the server hold replies of any size (1 MiB each).
+ */
+export const MAX_REQUEST_ID_LENGTH = 1024
+const RequestId = Type.Optional(
+  Type.String({
+    maxLength: MAX_REQUEST_ID_LENGTH,
+    description: `Any string of up to ${MAX_REQUEST_ID_LENGTH} characters; echoed in the reply.`,
+    // The length has its own message, checked first by the decoder (decode-frame.ts).
+    error: 'request_id must be a string',
+  }),
+)
+// With a user token, dispatch fills in the token's sub when client_id is absent, before validation.
+const ClientId = Type.String({
+  minLength: 1,
+  description: 'Labels the subscription; required, except on a connection with a user token, where it defaults to (and must equal) the token’s sub.',
+  error: 'client_id must be a non-empty string',
+})
 
 export const SubscribeFrame = Type.Object({
   type: Type.Literal('subscribe'),
@@ -53,11 +70,18 @@ export const PingFrame = Type.Object({
   request_id: RequestId,
 })
 
-export const ClientFrame = Type.Union([SubscribeFrame, UnsubscribeFrame, PublishFrame, PingFrame])
+export const RefreshFrame = Type.Object({
+  type: Type.Literal('refresh'),
+  token: Type.String({ minLength: 1, description: 'A new token for the same sub; replaces the connection’s token (docs/security.md).', error: 'token must be a non-empty string' }),
+  request_id: RequestId,
+})
+
+export const ClientFrame = Type.Union([SubscribeFrame, UnsubscribeFrame, PublishFrame, PingFrame, RefreshFrame])
 export type SubscribeFrame = Static<typeof SubscribeFrame>
 export type UnsubscribeFrame = Static<typeof UnsubscribeFrame>
 export type PublishFrame = Static<typeof PublishFrame>
 export type PingFrame = Static<typeof PingFrame>
+export type RefreshFrame = Static<typeof RefreshFrame>
 export type ClientFrame = Static<typeof ClientFrame>
 export type Message = Static<typeof Message>
 
@@ -69,6 +93,12 @@ export const AckFrame = Type.Object({
   request_id: Type.Optional(Type.String()),
   topic: Type.Optional(TopicName),
   status: Type.Literal('ok'),
+  seq: Type.Optional(
+    Type.Integer({ minimum: 0, description: "On the ack of a subscribe: the topic's latest seq when the subscription started (0 if none; the replay ends there, live events continue after it). On the ack of a publish: the message's seq." }),
+  ),
+  epoch: Type.Optional(
+    Type.String({ description: "With seq: the epoch that seq counts in. It changes whenever the topic's seq starts again (topic deleted and created again, server restarted with ENGINE=memory, Redis lost the topic's data), so seq 5 of one epoch is not seq 5 of another." }),
+  ),
   ts: Ts,
 })
 
@@ -97,7 +127,8 @@ export const PongFrame = Type.Object({
 export const InfoFrame = Type.Object({
   type: Type.Literal('info'),
   topic: Type.Optional(TopicName),
-  msg: Type.Union([Type.Literal('topic_deleted'), Type.Literal('ping'), Type.Literal('server_shutdown')]),
+  msg: Type.Union([Type.Literal('topic_deleted'), Type.Literal('ping'), Type.Literal('server_shutdown'), Type.Literal('unsubscribed')]),
+  reason: Type.Optional(Type.String({ description: 'Why (unsubscribed: the refreshed token no longer allows the topic).' })),
   ts: Ts,
 })
 

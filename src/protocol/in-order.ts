@@ -8,7 +8,9 @@
  * Publishes and pings start at once, so many publishes of one connection are
  * in flight together (one Redis pipeline, not one round trip each); subscribe
  * and unsubscribe are `exclusive`: they start only once every earlier frame
- * has finished, because they change the connection's subscriptions.
+ * has finished, and later frames start only once they have finished, because
+ * they change the connection's subscriptions (a publish sent after an
+ * unsubscribe must not reach the unsubscribed connection).
  *
  * When nothing is waiting and the operation answers synchronously (the memory
  * engine), the finish runs at once: no promise, no microtask, the old hot path.
@@ -21,6 +23,8 @@ export class InOrder {
   /** Settles after the latest finish queued so far has run. */
   private tail: Promise<void> = Promise.resolve()
   private waiting = 0
+  /** Settles when the latest exclusive frame has finished; undefined when none is waiting. */
+  private barrier: Promise<void> | undefined
 
   constructor(private readonly onError: (error: unknown) => void = () => {}) {}
 
@@ -36,10 +40,22 @@ export class InOrder {
       if (!isPromise(finish)) return finish()
       return this.queue(finish)
     }
-    this.queue(exclusive ? this.tail.then(start) : start())
+    if (exclusive) {
+      // Starts after every earlier frame finished; later frames start after it finished (see `barrier`).
+      const after = this.tail.then(start)
+      this.queue(after)
+      const barrier = this.tail
+      this.barrier = barrier
+      void barrier.then(() => {
+        if (this.barrier === barrier) this.barrier = undefined
+      })
+      return
+    }
+    this.queue(this.barrier ? this.barrier.then(start) : start())
   }
 
-  private queue(finish: Sync<Finish>): void {
+  /** For a caller that started an operation itself while nothing was waiting (`inFlight` 0): its finish, later. */
+  queue(finish: Sync<Finish>): void {
     this.waiting++
     this.tail = this.tail
       .then(() => finish)

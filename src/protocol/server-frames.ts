@@ -28,14 +28,13 @@ export function ackFrame(requestId: string | undefined, topic?: string, position
 }
 
 export function eventFrame(topic: string, seq: number, message: Message, ts: string = now()): string {
-  const [before, after] = eventFrameParts(topic, message, ts)
-  return before + seq + after
+  return JSON.stringify({ type: 'event', topic, seq, message: { id: message.id, payload: message.payload }, ts })
 }
 
 /**
  * An event frame in two halves around its seq, for an engine that learns the
  * seq only where the message is stored (the Redis publish script joins
- * `before + seq + after`). The same JSON as JSON.stringify of the whole frame.
+ * `before + seq + after`). The same JSON text as `eventFrame` (a test checks it).
  */
 export function eventFrameParts(topic: string, message: Message, ts: string): [before: string, after: string] {
   return [`{"type":"event","topic":${JSON.stringify(topic)},"seq":`, `,"message":${JSON.stringify({ id: message.id, payload: message.payload })},"ts":"${ts}"}`]
@@ -49,6 +48,6 @@ export function pongFrame(requestId: string | undefined): string {
   return JSON.stringify({ type: 'pong', request_id: requestId, ts: now() })
 }
 
-export function infoFrame(msg: 'topic_deleted' | 'ping' | 'server_shutdown', topic?: string): string {
-  return JSON.stringify({ type: 'info', topic, msg, ts: now() })
+export function infoFrame(msg: 'topic_deleted' | 'ping' | 'server_shutdown' | 'unsubscribed', topic?: string, reason?: string): string {
+  return JSON.stringify({ type: 'info', topic, msg, reason, ts: now() })
 }

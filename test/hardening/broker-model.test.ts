@@ -38,10 +38,11 @@
  */
 import { describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
-import type { Session, Sink } from '../../src/broker/broker'
-import { MemoryBroker } from '../../src/broker/memory-broker'
+import type { Connection } from '../../src/hub/connection'
+import type { Sink } from '../../src/hub/sink'
 import { ErrorCode, HeraldError } from '../../src/errors'
-import { dispatchFrame } from '../../src/protocol/dispatch'
+import { TestBroker } from '../helpers/broker'
+import { dispatch } from '../helpers/pubsub'
 
 const QUEUE = 3
 const HISTORY = 4
@@ -323,9 +324,9 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 )
 
 interface Run {
-  broker: MemoryBroker
+  broker: TestBroker
   model: Model
-  sessions: Session[]
+  sessions: Connection[]
   sinks: FakeSink[]
   /** Per connection: request ids sent, in order. */
   requests: string[][]
@@ -341,7 +342,7 @@ let uuidCounter = 0
 const nextUuid = () => `00000000-0000-4000-8000-${(++uuidCounter).toString(16).padStart(12, '0')}`
 
 async function execute(ops: Op[], policy: Policy = 'drop_oldest'): Promise<Run> {
-  const broker = new MemoryBroker({ queueSize: QUEUE, historySize: HISTORY, slowConsumerPolicy: policy, socketHighWaterBytes: HIGH_WATER, stallPollMs: 5 })
+  const broker = new TestBroker({ queueSize: QUEUE, historySize: HISTORY, slowConsumerPolicy: policy, socketHighWaterBytes: HIGH_WATER, stallPollMs: 5 })
   const model = new Model(policy)
   const run: Run = { broker, model, sessions: [], sinks: [], requests: [], internalErrors: [], subscribes: new Map(), unsubscribes: new Map(), deletedAtSeq: new Map() }
   const logInternal = (error: unknown) => run.internalErrors.push(error)
@@ -361,7 +362,7 @@ async function execute(ops: Op[], policy: Policy = 'drop_oldest'): Promise<Run> 
   const send = (i: number, frame: Record<string, unknown>) => {
     const request_id = `q${++rid}`
     run.requests[i]!.push(request_id)
-    dispatchFrame(broker, run.sessions[i]!, { ...frame, request_id }, logInternal)
+    dispatch(broker.pubsub, run.sessions[i]!, { ...frame, request_id }, logInternal)
     return request_id
   }
 
@@ -561,7 +562,7 @@ function checkReleased(run: Run): void {
   run.sessions.forEach((s) => run.broker.disconnect(s))
   expect(run.broker.health().subscribers).toBe(0)
   expect(run.broker.health().connections).toBe(0)
-  expect((run.broker as unknown as { stallPoll: unknown }).stallPoll).toBeUndefined()
+  expect(run.broker.hub.polling()).toBe(false)
 }
 
 describe('MemoryBroker against a reference model', () => {
@@ -608,10 +609,11 @@ describe('MemoryBroker against a reference model', () => {
 })
 
 describe('unexpected exceptions inside frame handling', () => {
-  const cases: [string, (broker: MemoryBroker) => void][] = [
-    ['publish throws an Error', (b) => (b.publish = () => { throw new Error('boom at /src/broker/memory-broker.ts:1') })],
-    ['subscribe throws a TypeError', (b) => (b.subscribe = () => { throw new TypeError("Cannot read properties of undefined (reading 'x')") })],
-    ['unsubscribe throws a non-Error', (b) => (b.unsubscribe = () => { throw 'a string' })],
+  // The core's operations (what the dispatcher calls) replaced by ones that fail in an unexpected way.
+  const cases: [string, (broker: TestBroker) => void][] = [
+    ['publish throws an Error', (b) => (b.pubsub.publish = () => { throw new Error('boom at /src/engine/memory-engine.ts:1') })],
+    ['subscribe throws a TypeError', (b) => (b.pubsub.subscribe = () => { throw new TypeError("Cannot read properties of undefined (reading 'x')") })],
+    ['unsubscribe throws a non-Error', (b) => (b.pubsub.unsubscribe = () => { throw 'a string' })],
   ]
   const frames: Record<string, object> = {
     publish: { type: 'publish', topic: 'a', message: { id: nextUuid(), payload: 1 } },
@@ -621,16 +623,16 @@ describe('unexpected exceptions inside frame handling', () => {
 
   for (const [name, breakIt] of cases)
     test(`${name}: one INTERNAL error for that request, logged once, connection kept`, async () => {
-      const broker = new MemoryBroker({ queueSize: QUEUE, historySize: HISTORY, slowConsumerPolicy: 'drop_oldest', socketHighWaterBytes: HIGH_WATER })
+      const broker = new TestBroker({ queueSize: QUEUE, historySize: HISTORY, slowConsumerPolicy: 'drop_oldest', socketHighWaterBytes: HIGH_WATER })
       broker.createTopic('a')
       const sink = new FakeSink()
       const session = broker.connect(sink)
-      const logged: { error: unknown; context: { session: number; type?: string } }[] = []
-      const log = (error: unknown, context: { session: number; type?: string }) => logged.push({ error, context })
+      const logged: { error: unknown; context: { connection: number; type?: string } }[] = []
+      const log = (error: unknown, context: { connection: number; type?: string }) => logged.push({ error, context })
       breakIt(broker)
       const type = name.split(' ')[0]!
-      dispatchFrame(broker, session, { ...frames[type], request_id: 'req-7' }, log)
-      dispatchFrame(broker, session, { type: 'ping', request_id: 'after' }, log)
+      dispatch(broker.pubsub, session, { ...frames[type], request_id: 'req-7' }, log)
+      dispatch(broker.pubsub, session, { type: 'ping', request_id: 'after' }, log)
       await turn()
 
       const got = sink.sent.map((t) => JSON.parse(t))
@@ -642,7 +644,7 @@ describe('unexpected exceptions inside frame handling', () => {
       expect(got[0].error.message).toBe('internal error')
       expect(sink.sent.join('\n')).not.toMatch(/boom|\/src\/|Cannot read|a string|\bat /)
       expect(logged).toHaveLength(1)
-      expect(logged[0]!.context).toEqual({ session: session.id, type })
+      expect(logged[0]!.context).toEqual({ connection: session.id, type })
       expect(sink.closedWith).toBeUndefined()
       expect(broker.health().connections).toBe(1)
       broker.disconnect(session)

@@ -28,16 +28,15 @@ async function stop(server: ChildServer, ms = 10_000): Promise<number> {
 
 const getJson = async (base: string, path: string, headers: Record<string, string> = {}): Promise<any> => (await fetch(`${base}${path}`, { headers })).json()
 
-/** The broker holds nothing for anyone but `connections` clients with `subscribers` subscriptions, and no stall timer runs. */
+/** The server holds nothing for anyone but `connections` clients with `subscribers` subscriptions, and no stall timer runs. */
 async function expectReleased(server: TestServer, connections: number, subscribers: number): Promise<void> {
   await until(async () => {
     const h = await getJson(server.http, '/health')
     return h.connections === connections && h.subscribers === subscribers ? h : undefined
   }, 5000, `/health to show ${connections} connections and ${subscribers} subscribers`)
-  expect(server.broker.health()).toMatchObject({ connections, subscribers })
-  const internals = server.broker as unknown as { stalled: Set<unknown>; stallPoll: unknown }
-  expect(internals.stalled.size).toBe(0)
-  expect(internals.stallPoll).toBeUndefined()
+  expect(await server.pubsub.health()).toMatchObject({ connections, subscribers })
+  expect(server.pubsub.backlog().stalled).toBe(0)
+  expect(server.pubsub.hub.polling()).toBe(false)
 }
 
 /** Publishes `count` messages on `topic` and checks that `subscriber` gets exactly them, in order, right after seq `after`. */
@@ -117,7 +116,7 @@ describe('clients that vanish', () => {
       }
       return (await getJson(server.http, '/stats')).topics.t.dropped > 0 ? true : undefined
     }, 20_000, 'dropped > 0 in /stats')
-    expect((server.broker as unknown as { stalled: Set<unknown> }).stalled.size).toBe(1)
+    expect(server.pubsub.backlog().stalled).toBe(1)
 
     slow.socket.resetAndDestroy()
     await expectReleased(server, 2, 1)
@@ -130,10 +129,10 @@ describe('clients that vanish', () => {
     const lines: string[] = []
     const herald = startHerald({ ...loadConfig({}), host: '127.0.0.1', port: 0, shutdownGraceMs: 500 }, createLogger('info', { format: 'json', write: (l) => lines.push(l) }))
     try {
-      herald.broker.createTopic('t')
-      const original = herald.broker.publish.bind(herald.broker)
+      await herald.pubsub.createTopic('t')
+      const original = herald.pubsub.publish.bind(herald.pubsub)
       let calls = 0
-      herald.broker.publish = (topic, message) => {
+      herald.pubsub.publish = (topic, message) => {
         if (++calls === 1) throw new Error('disk on fire in /src/secret/path.ts')
         return original(topic, message)
       }

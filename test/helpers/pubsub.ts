@@ -6,7 +6,7 @@
 import { MemoryEngine } from '../../src/engine/memory-engine'
 import type { Connection } from '../../src/hub/connection'
 import { Hub, type HubOptions } from '../../src/hub/hub'
-import { type ClientContext, clientContext, dispatchFrame } from '../../src/protocol/dispatch'
+import { type ClientContext, type InternalErrorLogger, clientContext, dispatchFrame } from '../../src/protocol/dispatch'
 import { PubSub } from '../../src/pubsub'
 import { type Sync, isPromise } from '../../src/util/sync'
 
@@ -27,7 +27,7 @@ export function sync<T>(value: Sync<T>): T {
 const contexts = new WeakMap<Connection, ClientContext>()
 
 /** Dispatches `frame` on `connection` as the /ws route does (one context per connection, kept across frames). */
-export function dispatch(pubsub: PubSub, connection: Connection, frame: unknown, logInternal: (error: unknown) => void = () => {}): 'ok' | 'abusive' {
+export function dispatch(pubsub: PubSub, connection: Connection, frame: unknown, logInternal: InternalErrorLogger = () => {}): 'ok' | 'abusive' {
   let c = contexts.get(connection)
   if (!c) contexts.set(connection, (c = clientContext({ pubsub, connection, logInternal, maxInFlight: 1000 })))
   return dispatchFrame(c, frame)

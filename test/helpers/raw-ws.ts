@@ -3,7 +3,8 @@
  * handshake by hand, then can stop reading entirely (`pause()`), which is the
  * only reliable way to make the server see a slow consumer: the kernel's
  * buffers fill and Bun reports backpressure. It parses server frames
- * (unmasked, possibly fragmented across reads) when reading.
+ * (unmasked, possibly fragmented across reads) when reading, and answers
+ * pings with pongs as it reads them.
  */
 import { connect as tcpConnect, type Socket } from 'node:net'
 import { within } from './wait'
@@ -23,6 +24,8 @@ export interface RawClient {
   write(bytes: Uint8Array): void
   pause(): void
   resume(): void
+  /** From now on, answers no WebSocket ping: a dead peer whose TCP connection stays up. */
+  playDead(): void
   /** Subscribes to `topic` and waits for the ack (throws if the reply is anything else). */
   subscribe(topic: string, clientId: string): Promise<void>
   /** Resolves when `count` text frames have arrived. */
@@ -54,6 +57,7 @@ export async function rawConnect(port: number, path = '/ws', extraHeaders = ''):
   const frames: RawFrame[] = []
   let buffer = Buffer.alloc(0)
   let handshakeDone = false
+  let answerPings = true
   let wake: (() => void) | undefined
   const ended = new Promise<void>((resolve) => {
     socket.on('close', () => {
@@ -96,7 +100,10 @@ export async function rawConnect(port: number, path = '/ws', extraHeaders = ''):
         offset = 10
       }
       if (buffer.length < offset + len) return
-      frames.push({ opcode, payload: buffer.subarray(offset, offset + len) })
+      const payload = buffer.subarray(offset, offset + len)
+      frames.push({ opcode, payload })
+      // Like every RFC 6455 client, answer a ping with a pong carrying its payload (only once read: a paused client answers late).
+      if (opcode === 0x9 && answerPings && !socket.destroyed) socket.write(encodeClientFrame(0xa, Buffer.from(payload)))
       buffer = buffer.subarray(offset + len)
     }
   }
@@ -116,6 +123,9 @@ export async function rawConnect(port: number, path = '/ws', extraHeaders = ''):
     sendText: (text) => socket.write(encodeClientFrame(1, Buffer.from(text))),
     write: (bytes) => socket.write(bytes),
     pause: () => socket.pause(),
+    playDead: () => {
+      answerPings = false
+    },
     resume: () => socket.resume(),
     async subscribe(topic, clientId) {
       const request_id = `raw-sub-${++subscribeCounter}`

@@ -30,6 +30,8 @@ export interface TestRedis {
   readonly port: number
   /** False when REDIS_URL points at a server this helper did not start: kill, restart, pause and resume then throw. */
   readonly ownProcess: boolean
+  /** The redis-server's pid (for CPU figures); undefined with REDIS_URL. */
+  pid(): number | undefined
   /** SIGKILL, and wait for the exit. */
   kill(): Promise<void>
   /** Starts again on the same port and dir (after kill). With appendOnly the data comes back from the AOF; without, it is gone. */
@@ -38,6 +40,8 @@ export interface TestRedis {
   pause(): void
   /** SIGCONT after pause. */
   resume(): void
+  /** SIGKILL and remove the dir without waiting: for a process 'exit' handler. */
+  killNow(): void
   [Symbol.asyncDispose](): Promise<void>
 }
 
@@ -86,6 +90,7 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Test
     url: `redis://127.0.0.1:${port}`,
     port,
     ownProcess: true,
+    pid: () => proc.pid,
     async kill() {
       if (paused) proc.kill('SIGCONT')
       paused = false
@@ -103,6 +108,10 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Test
     resume() {
       paused = false
       proc.kill('SIGCONT')
+    },
+    killNow() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL')
+      rmSync(dir, { recursive: true, force: true })
     },
     async [Symbol.asyncDispose]() {
       if (proc.exitCode === null && proc.signalCode === null) {
@@ -148,10 +157,12 @@ function externalRedis(url: string): TestRedis {
     url,
     port: Number(new URL(url).port || 6379),
     ownProcess: false,
+    pid: () => undefined,
     kill: async () => refuse(),
     restart: async () => refuse(),
     pause: refuse,
     resume: refuse,
+    killNow() {},
     async [Symbol.asyncDispose]() {},
   }
 }

@@ -9,6 +9,8 @@ import { join } from 'node:path'
 import { within } from './wait'
 
 export const ROOT = join(import.meta.dir, '..', '..')
+/** `bun run src/index.ts`: the server (or a subcommand) from source. */
+export const ENTRY_COMMAND = [process.execPath, 'run', join(ROOT, 'src', 'index.ts')]
 
 export interface ChildServer {
   readonly proc: Subprocess<'ignore', 'pipe', 'pipe'>

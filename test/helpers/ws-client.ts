@@ -29,16 +29,22 @@ let requestCounter = 0
 export async function connect(url: string, options: { headers?: Record<string, string>; ms?: number } = {}): Promise<TestClient> {
   const socket = new WebSocket(url, { headers: options.headers } as any)
   const inbox: Frame[] = []
-  let wake: (() => void) | undefined
+  // Every waiter (several requests may be awaited at once) is woken on each frame and looks again.
+  let waiters: Array<() => void> = []
+  const wake = () => {
+    const woken = waiters
+    waiters = []
+    for (const w of woken) w()
+  }
   const closed = new Promise<{ code: number; reason: string }>((resolve) => {
     socket.addEventListener('close', (e) => {
       resolve({ code: e.code, reason: e.reason })
-      wake?.()
+      wake()
     })
   })
   socket.addEventListener('message', (e) => {
     inbox.push(JSON.parse(String(e.data)))
-    wake?.()
+    wake()
   })
   await within(
     new Promise<void>((resolve, reject) => {
@@ -58,7 +64,7 @@ export async function connect(url: string, options: { headers?: Record<string, s
         const i = inbox.findIndex(match)
         if (i !== -1) return inbox.splice(i, 1)[0]!
         if (isClosed) throw new Error(`socket closed while waiting for ${what}`)
-        await new Promise<void>((r) => (wake = r))
+        await new Promise<void>((r) => waiters.push(r))
       }
     }
     return within(run(), ms, what)

@@ -42,12 +42,16 @@ describe('OpenAPI', () => {
     expect(Object.keys(doc.paths['/metrics'].get.responses['200'].content)[0]).toStartWith('text/plain')
   })
 
-  test('/openapi serves the UI page', async () => {
+  test('/openapi serves its page whole: inline style and script, reading openapi/json, nothing from another origin', async () => {
     await using server = startServer()
     const res = await fetch(`${server.http}/openapi`)
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toStartWith('text/html')
-    expect(await res.text()).toContain('"url":"openapi/json"')
+    const html = await res.text()
+    expect(html).toContain('"specUrl":"openapi/json"')
+    expect(html).not.toMatch(/<(?:script|link|img)[^>]+(?:src|href)="(?!data:)/)
+    expect(html).not.toMatch(/https?:\/\//)
+    // It renders in a browser with the network blocked: test/browser/api-docs.test.ts.
   })
 
   test('the documents are public by default and behind the key with DOCS_PUBLIC=false', async () => {
@@ -78,10 +82,10 @@ describe('AsyncAPI', () => {
     const channel = document!.channels().get('ws')!
     expect(channel.address()).toBe('/ws')
     const messageNames = channel.messages().all().map((m) => m.id()).sort()
-    expect(messageNames).toEqual(['ack', 'error', 'event', 'info', 'ping', 'pong', 'publish', 'subscribe', 'unsubscribe'])
+    expect(messageNames).toEqual(['ack', 'error', 'event', 'info', 'ping', 'pong', 'publish', 'refresh', 'subscribe', 'unsubscribe'])
     // The server receives the client frames and sends the server frames.
     const actions = Object.fromEntries(document!.operations().all().map((o) => [o.messages().all()[0]!.id(), o.action()]))
-    expect(actions).toEqual({ subscribe: 'receive', unsubscribe: 'receive', publish: 'receive', ping: 'receive', ack: 'send', event: 'send', error: 'send', pong: 'send', info: 'send' })
+    expect(actions).toEqual({ subscribe: 'receive', unsubscribe: 'receive', publish: 'receive', ping: 'receive', refresh: 'receive', ack: 'send', event: 'send', error: 'send', pong: 'send', info: 'send' })
   })
 
   test('generated from the frame schemas: every client and server frame, error code and close code', () => {

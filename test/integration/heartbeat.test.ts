@@ -30,6 +30,7 @@ describe('decision 10: heartbeat', () => {
     expect((await live.request({ type: 'subscribe', topic: 't', client_id: 'live' })).type).toBe('ack')
 
     const dead = await rawConnect(server.port) // never sends a pong (or anything) after subscribing
+    dead.playDead()
     try {
       dead.sendText(JSON.stringify({ type: 'subscribe', topic: 't', client_id: 'dead', request_id: 's' }))
       expect(json((await dead.waitForTextFrames(1, 3000))[0]!)).toMatchObject({ type: 'ack', request_id: 's' })

@@ -6,7 +6,7 @@
  * size, right before the first event after it; no notice without a loss; received + lost = published.
  */
 import { describe, expect, test } from 'bun:test'
-import { MemoryBroker } from '../../src/broker/memory-broker'
+import { TestBroker } from '../helpers/broker'
 import { FakeSink, turn } from '../helpers/fake-sink'
 
 function prng(seed: number) {
@@ -21,7 +21,7 @@ const TOPICS = ['a', 'b', 'c']
 
 async function run(seed: number) {
   const random = prng(seed)
-  const broker = new MemoryBroker({ queueSize: 1 + Math.floor(random() * 6), historySize: 10, slowConsumerPolicy: 'drop_oldest', socketHighWaterBytes: 300 + Math.floor(random() * 2000), stallPollMs: 60_000 })
+  const broker = new TestBroker({ queueSize: 1 + Math.floor(random() * 6), historySize: 10, slowConsumerPolicy: 'drop_oldest', socketHighWaterBytes: 300 + Math.floor(random() * 2000), stallPollMs: 60_000 })
   for (const t of TOPICS) broker.createTopic(t)
   const clients = Array.from({ length: 4 }, () => {
     const sink = new FakeSink()

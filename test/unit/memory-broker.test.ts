@@ -1,28 +1,11 @@
 import { afterEach, describe, expect, test } from 'bun:test'
-import type { Session } from '../../src/broker/broker'
-import { MemoryBroker, type MemoryBrokerOptions } from '../../src/broker/memory-broker'
+import type { Connection } from '../../src/hub/connection'
 import { HeraldError } from '../../src/errors'
 import { ackFrame } from '../../src/protocol/server-frames'
+import { type TestBroker, closeAllBrokers, makeBroker } from '../helpers/broker'
 import { FakeSink, turn } from '../helpers/fake-sink'
 
-const brokers: MemoryBroker[] = []
-afterEach(() => {
-  // Releases every connection (and the stall poll timer) so nothing outlives a test.
-  for (const b of brokers.splice(0)) b.closeAll(1001, 'test over')
-})
-
-function makeBroker(options: Partial<MemoryBrokerOptions> = {}) {
-  // A long stall poll: these tests report drain explicitly with broker.drained().
-  const broker = new MemoryBroker({ queueSize: 100, historySize: 100, slowConsumerPolicy: 'drop_oldest', socketHighWaterBytes: 1 << 20, stallPollMs: 60_000, ...options })
-  brokers.push(broker)
-  const client = () => {
-    const sink = new FakeSink()
-    return { sink, session: broker.connect(sink) }
-  }
-  let n = 0
-  const publish = (topic: string, payload: unknown = ++n) => broker.publish(topic, { id: crypto.randomUUID(), payload })
-  return { broker, client, publish }
-}
+afterEach(closeAllBrokers)
 
 const describeFrame = (f: Record<string, any>) =>
   f.type === 'event' ? `event:${f.topic}:${f.seq}` : f.type === 'error' ? `error:${f.error.code}` : f.type === 'info' ? `info:${f.msg}:${f.topic}` : f.type
@@ -39,7 +22,7 @@ function thrownCode(fn: () => unknown): string | undefined {
 }
 
 /** Subscribes, flushes the ack, then makes the sink look backed up and lets the broker notice. */
-async function stalledSubscriber(broker: MemoryBroker, sink: FakeSink, session: Session, topic: string) {
+async function stalledSubscriber(broker: TestBroker, sink: FakeSink, session: Connection, topic: string) {
   broker.subscribe(session, { topic, clientId: 'slow', lastN: 0 })
   await turn()
   expect(sink.take().map(describeFrame)).toEqual(['ack'])

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { EngineHandler, Publication, TopicGoneReason } from '../../src/engine/engine'
 import { RedisEngine } from '../../src/engine/redis-engine'
 import { ErrorCode, HeraldError } from '../../src/errors'
+import { redactConfig } from '../../src/log'
 import { requireExternal } from '../helpers/external'
 import { REDIS_HOW_TO, type TestRedis, redisAvailable, startRedis, uniquePrefix } from '../helpers/redis-server'
 import { until, within } from '../helpers/wait'
@@ -207,6 +208,53 @@ if (requireExternal('redis-server', redisAvailable, REDIS_HOW_TO))
       }
     })
 
+    test('history is bounded by HISTORY_SIZE and HISTORY_MAX_BYTES in Redis too, and stays the newest, contiguous', async () => {
+      const prefix = uniquePrefix('bytes')
+      const a = engine(redis, prefix, 'a', new RecordingHandler(), { historySize: 10, historyMaxBytes: 1000 })
+      try {
+        await a.createTopic('t')
+        const pad = 'x'.repeat(150)
+        for (const n of range(1, 30)) await a.publish('t', { id: crypto.randomUUID(), payload: { n, pad } }, TS)
+        const held = (await a.history('t', { last: 100 })).publications
+        const stats = (await a.stats()).get('t')!
+        expect(stats.historyBytes).toBe(held.reduce((s, p) => s + p.bytes, 0))
+        expect(stats.historyBytes).toBeLessThanOrEqual(1000)
+        expect(held.length).toBe(stats.history)
+        expect(held.length).toBeGreaterThan(1)
+        expect(held.map((p) => p.seq)).toEqual(range(31 - held.length, 30))
+        // One message larger than the byte bound: not kept, and nothing older either (no hole before the newest).
+        await a.publish('t', { id: crypto.randomUUID(), payload: 'y'.repeat(2000) }, TS)
+        expect((await a.history('t', { last: 100 })).publications).toEqual([])
+        expect((await a.stats()).get('t')).toMatchObject({ history: 0, historyBytes: 0, messages: 31 })
+        const many = engine(redis, prefix + 'n', 'n', new RecordingHandler(), { historySize: 10 })
+        await many.createTopic('u')
+        for (const n of range(1, 25)) await many.publish('u', message(n), TS)
+        expect((await many.history('u', { last: 100 })).publications.map((p) => p.seq)).toEqual(range(16, 25))
+        await many.close()
+      } finally {
+        await a.close()
+      }
+    })
+
+    test('an instance subscribes to a topic’s channel only while it follows the topic', async () => {
+      const prefix = uniquePrefix('follow')
+      const a = engine(redis, prefix, 'a', new RecordingHandler())
+      const { default: Redis } = await import('ioredis')
+      const probe = new Redis(redis.url)
+      const subscribers = async () => ((await probe.pubsub('NUMSUB', `${prefix}:events:t`)) as [string, number])[1]
+      try {
+        await a.createTopic('t')
+        expect(await subscribers()).toBe(0)
+        await a.subscribe('t', { last: 0 })
+        expect(await subscribers()).toBe(1)
+        a.unsubscribe('t')
+        await until(async () => ((await subscribers()) === 0 ? true : undefined), 3000, 'the channel to be unsubscribed')
+      } finally {
+        probe.disconnect()
+        await a.close()
+      }
+    })
+
     test('a flushed script cache is reloaded (NOSCRIPT)', async () => {
       const prefix = uniquePrefix('noscript')
       const a = engine(redis, prefix, 'a', new RecordingHandler())
@@ -225,3 +273,12 @@ if (requireExternal('redis-server', redisAvailable, REDIS_HOW_TO))
       }
     })
   })
+
+describe('REDIS_URL in the start-up log line', () => {
+  test('the password of REDIS_URL is never logged; a URL without one is logged as it is', () => {
+    const logged = redactConfig({ apiKey: '', redisUrl: 'redis://herald:s3cr3t-pass@redis.internal:6380/2' })
+    expect(JSON.stringify(logged)).not.toContain('s3cr3t-pass')
+    expect(logged.redisUrl).toBe('redis://herald:[redacted]@redis.internal:6380/2')
+    expect(redactConfig({ apiKey: '', redisUrl: 'redis://127.0.0.1:6379' }).redisUrl).toBe('redis://127.0.0.1:6379')
+  })
+})

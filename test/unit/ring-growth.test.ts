@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { Ring } from '../../src/broker/ring'
+import { Ring } from '../../src/util/ring'
 
 /** The ring grows its storage on demand (docs/performance.md); it must behave exactly like a bounded drop-oldest FIFO. */
 describe('Ring with on-demand storage', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { Ring } from '../../src/broker/ring'
+import { Ring } from '../../src/util/ring'
 
 describe('Ring', () => {
   test('push keeps items in FIFO order until full', () => {
