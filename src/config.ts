@@ -22,7 +22,14 @@ export const options = {
   },
   engine: {
     env: 'ENGINE',
-    schema: Type.Union([Type.Literal('memory'), Type.Literal('redis')], { default: 'memory', description: 'Where topics, seq and history live: memory (this process only) or redis (shared by every instance on REDIS_URL; see docs/scale-out.md).' }),
+    schema: Type.Union([Type.Literal('memory'), Type.Literal('redis'), Type.Literal('sqlite')], {
+      default: 'memory',
+      description: 'Where topics, seq and history live: memory (this process only, lost on restart), sqlite (this process, kept in SQLITE_PATH across restarts and crashes) or redis (shared by every instance on REDIS_URL; see docs/scale-out.md).',
+    }),
+  },
+  sqlitePath: {
+    env: 'SQLITE_PATH',
+    schema: Type.String({ minLength: 1, default: './herald.db', description: 'ENGINE=sqlite: the database file (created when missing; WAL mode, one herald process per file). A corrupt, locked or unwritable file stops the start-up with exit 2.' }),
   },
   redisUrl: {
     env: 'REDIS_URL',
@@ -95,6 +102,10 @@ export const options = {
   historySize: {
     env: 'HISTORY_SIZE',
     schema: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 100, description: 'Messages kept per topic for replay with last_n (0 = no replay).' }),
+  },
+  historyTtlMs: {
+    env: 'HISTORY_TTL_MS',
+    schema: Type.Integer({ minimum: 0, maximum: 365 * 24 * 3_600_000, default: 0, description: 'Messages older than this (ms) are no longer held: not replayed, not returned by the history API, and a resume from before them gets recovered: false. 0 = no expiry. ENGINE=memory and sqlite (not redis: see docs/scale-out.md).' }),
   },
   historyMaxBytes: {
     env: 'HISTORY_MAX_BYTES',

@@ -6,6 +6,7 @@
  * Broker). Results are `Sync<T>`: synchronous with the memory engine.
  */
 import type { Engine, EngineHandler, LocalCounts, Publication, Published, StreamPosition } from './engine/engine'
+import { type RecoveryRequest, decideRecovery } from './engine/recovery'
 import { ErrorCode, HeraldError } from './errors'
 import type { Connection } from './hub/connection'
 import type { Backlog, Hub } from './hub/hub'
@@ -19,8 +20,13 @@ export interface SubscribeRequest {
   topic: string
   clientId: string
   lastN: number
+  /** Resume from this position instead of replaying lastN (since_seq + epoch). */
+  resume?: RecoveryRequest
   requestId?: string
 }
+
+/** Enough for any history an engine may hold (HISTORY_SIZE is at most 1,000,000). */
+const RESUME_READ_LIMIT = 1_000_000
 
 export interface TopicSummary {
   name: string
@@ -117,12 +123,26 @@ export class PubSub implements EngineHandler {
     const sub = this.hub.beginSubscribe(connection, request.topic, request.clientId)
     let history
     try {
-      history = this.engine.subscribe(request.topic, { last: request.lastN })
+      const read = request.resume ? { sinceSeq: request.resume.sinceSeq, limit: RESUME_READ_LIMIT } : { last: request.lastN }
+      history = this.engine.subscribe(request.topic, read)
     } catch (error) {
       this.abandon(sub)
       throw error
     }
-    const activate = (h: Awaited<typeof history>) => this.hub.activate(sub, ackFrame(request.requestId, request.topic, h.position), h)
+    const activate = (h: Awaited<typeof history>) => {
+      if (!request.resume) return this.hub.activate(sub, ackFrame(request.requestId, request.topic, h.position), h)
+      let recovery
+      try {
+        recovery = decideRecovery(request.resume, h)
+      } catch (error) {
+        this.abandon(sub)
+        throw error
+      }
+      // Never a partial recovery: either exactly since_seq + 1 … seq, or nothing (then live events only).
+      const replay = recovery.recovered ? { position: h.position, publications: recovery.publications } : { position: h.position, publications: [] }
+      const fields = recovery.recovered ? { recovered: true } : { recovered: false, missed: recovery.missed }
+      return this.hub.activate(sub, ackFrame(request.requestId, request.topic, { ...h.position, ...fields }), replay)
+    }
     if (!isPromise(history)) return activate(history)
     return history.then(activate, (error) => {
       this.abandon(sub)

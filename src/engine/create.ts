@@ -19,9 +19,23 @@ export function createEngine(config: Config, log: Logger): Engine {
       historySize: config.historySize,
       historyMaxBytes: config.historyMaxBytes,
       historyTotalMaxBytes: config.historyTotalMaxBytes,
+      historyTtlMs: config.historyTtlMs,
       maxTopics: config.maxTopics,
       instanceId,
     })
+  if (config.engine === 'sqlite') {
+    // Loaded only when used, like the Redis engine.
+    const { SqliteEngine } = require('./sqlite-engine') as typeof import('./sqlite-engine')
+    return new SqliteEngine({
+      path: config.sqlitePath,
+      historySize: config.historySize,
+      historyMaxBytes: config.historyMaxBytes,
+      historyTotalMaxBytes: config.historyTotalMaxBytes,
+      historyTtlMs: config.historyTtlMs,
+      maxTopics: config.maxTopics,
+      instanceId,
+    })
+  }
   // Loaded only when used: the memory engine (the default) needs no Redis client.
   const { RedisEngine } = require('./redis-engine') as typeof import('./redis-engine')
   return new RedisEngine({

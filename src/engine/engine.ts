@@ -52,6 +52,8 @@ export interface Publication {
   readonly frame: string
   /** UTF-8 length of `frame`. */
   readonly bytes: number
+  /** When it was published (ms since the Unix epoch), where an engine expires history (HISTORY_TTL_MS); else 0. */
+  readonly at?: number
 }
 
 /** A value, or a promise of it: the memory engine answers synchronously, the Redis engine asynchronously. */

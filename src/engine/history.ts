@@ -97,7 +97,8 @@ export class History<T extends HistoryEntry> {
   expire(now: number = Date.now()): void {
     if (this.ttlMs === Infinity) return
     const cutoff = now - this.ttlMs
-    for (let oldest = this.ring.peek(); oldest !== undefined && (oldest.at ?? Infinity) < cutoff; oldest = this.ring.peek())
+    // An entry without a publish time (at 0 or absent) never expires.
+    for (let oldest = this.ring.peek(); oldest !== undefined && (oldest.at || Infinity) < cutoff; oldest = this.ring.peek())
       this.account(-this.ring.shift()!.bytes, -1)
   }
 

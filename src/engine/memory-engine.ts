@@ -22,10 +22,15 @@ export interface MemoryEngineOptions {
   historyMaxBytes?: number
   /** Bytes of history kept over all topics; the oldest across topics goes first (HISTORY_TOTAL_MAX_BYTES). Default unlimited. */
   historyTotalMaxBytes?: number
+  /** Messages older than this (ms) are no longer held (HISTORY_TTL_MS). 0 or absent = no expiry. */
+  historyTtlMs?: number
   /** Topics that may exist at once. Default unlimited. */
   maxTopics?: number
   instanceId?: string
 }
+
+/** How often every topic's history is expired, so that an idle topic's expired messages are released too. */
+const EXPIRY_SWEEP_MS = 1000
 
 class MemoryTopic {
   seq = 0
@@ -55,10 +60,19 @@ export class MemoryEngine implements Engine {
   private readonly topics = new Map<string, MemoryTopic>()
   private handler: EngineHandler = NO_HANDLER
   private readonly budget: HistoryBudget
+  /** Expiry of idle topics' history; reads expire lazily too. Only with HISTORY_TTL_MS. */
+  private readonly sweep: ReturnType<typeof setInterval> | undefined
 
   constructor(private readonly options: MemoryEngineOptions) {
     this.instanceId = options.instanceId ?? 'local'
     this.budget = new HistoryBudget(options.historyTotalMaxBytes ?? Infinity)
+    if (options.historyTtlMs) {
+      this.sweep = setInterval(() => {
+        const now = Date.now()
+        for (const t of this.topics.values()) t.history.expire(now)
+      }, EXPIRY_SWEEP_MS)
+      this.sweep.unref?.()
+    }
   }
 
   attach(handler: EngineHandler): void {
@@ -73,7 +87,7 @@ export class MemoryEngine implements Engine {
     if (this.topics.has(name)) throw new HeraldError(ErrorCode.TOPIC_EXISTS, `Topic '${name}' already exists`)
     const max = this.options.maxTopics ?? Infinity
     if (this.topics.size >= max) throw new HeraldError(ErrorCode.LIMIT_EXCEEDED, `topic limit reached (MAX_TOPICS=${max})`)
-    const history = new HistoryRing<Publication>({ size: this.options.historySize, maxBytes: this.options.historyMaxBytes }, this.budget)
+    const history = new HistoryRing<Publication>({ size: this.options.historySize, maxBytes: this.options.historyMaxBytes, ttlMs: this.options.historyTtlMs }, this.budget)
     const topic = new MemoryTopic(name, newEpoch(), history)
     this.topics.set(name, topic)
     return topic.position()
@@ -92,8 +106,10 @@ export class MemoryEngine implements Engine {
 
   stats(): Map<string, EngineTopicStats> {
     const out = new Map<string, EngineTopicStats>()
-    for (const t of this.topics.values())
+    for (const t of this.topics.values()) {
+      t.history.expire()
       out.set(t.name, { messages: t.seq, bytes: t.bytes, history: t.history.size, historyBytes: t.history.bytes, lastPublish: t.lastPublish, epoch: t.epoch })
+    }
     return out
   }
 
@@ -102,7 +118,7 @@ export class MemoryEngine implements Engine {
     const seq = topic.seq + 1
     // Serialized before it counts: a payload that cannot be serialized (nesting too deep) must not consume a seq.
     const frame = eventFrame(topic.name, seq, message, ts)
-    const publication: Publication = { topic: topic.name, seq, frame, bytes: Buffer.byteLength(frame) }
+    const publication: Publication = { topic: topic.name, seq, frame, bytes: Buffer.byteLength(frame), at: this.sweep ? Date.now() : 0 }
     topic.seq = seq
     topic.bytes += publication.bytes
     topic.lastPublish = ts
@@ -128,7 +144,9 @@ export class MemoryEngine implements Engine {
     return { instances: 1, connections: local.connections, subscribers: local.subscribers }
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    clearInterval(this.sweep)
+  }
 
   private topic(name: string): MemoryTopic {
     const topic = this.topics.get(name)
@@ -138,6 +156,7 @@ export class MemoryEngine implements Engine {
 }
 
 function readHistory(topic: MemoryTopic, read: HistoryRead): Publication[] {
+  topic.history.expire()
   if ('last' in read) return read.last > 0 ? topic.history.last(read.last) : []
   // Held seqs are contiguous, the newest being topic.seq.
   const oldest = topic.seq - topic.history.size + 1

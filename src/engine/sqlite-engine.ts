@@ -28,6 +28,7 @@
  * a second herald on the same file fails at start-up with "locked".
  */
 import { Database, type Statement } from 'bun:sqlite'
+import { ConfigError } from '../config'
 import { ErrorCode, HeraldError } from '../errors'
 import { History as HistoryRing, HistoryBudget } from './history'
 import type { Message } from '../protocol/frames'
@@ -48,8 +49,8 @@ export interface SqliteEngineOptions {
   instanceId?: string
 }
 
-/** The engine could not open its file: the message names the file and says why. Start-up stops (exit 2). */
-export class EngineStartError extends Error {
+/** The engine could not open its file: the message names the file and says why. A ConfigError: start-up stops with exit 2. */
+export class EngineStartError extends ConfigError {
   override name = 'EngineStartError'
 }
 

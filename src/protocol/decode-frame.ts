@@ -59,6 +59,13 @@ export function toJsonValue(value: unknown): unknown {
   }
 }
 
+/** The combinations of last_n, since_seq and epoch that a subscribe may not have. */
+function checkResume(frame: SubscribeFrame): void {
+  if (frame.since_seq !== undefined && frame.last_n !== undefined) throw bad('give last_n or since_seq (with epoch), not both')
+  if (frame.since_seq !== undefined && frame.epoch === undefined) throw bad('since_seq needs the epoch it counts in')
+  if (frame.epoch !== undefined && frame.since_seq === undefined) throw bad('epoch goes with since_seq')
+}
+
 /** Validates a JSON value (see toJsonValue) as a client frame. */
 export function decodeFrame(json: unknown): ClientFrame {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw bad('frame must be a JSON object')
@@ -71,5 +78,6 @@ export function decodeFrame(json: unknown): ClientFrame {
     throw bad(`request_id is longer than ${MAX_REQUEST_ID_LENGTH} characters`)
   const checker = checkers[type as keyof typeof checkers]
   if (!checker.Check(json)) throw bad(describeValueError(checker.Errors(json).First()))
+  if (type === 'subscribe') checkResume(json as SubscribeFrame)
   return json as ClientFrame
 }

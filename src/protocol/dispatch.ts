@@ -87,7 +87,8 @@ export function dispatchFrame(c: ClientContext, received: unknown): 'ok' | 'abus
     switch (frame.type) {
       case 'subscribe': {
         // The ack (with seq and epoch) is queued by the subscribe itself, so that it precedes the replay.
-        const request = { topic: frame.topic, clientId: frame.client_id, lastN: frame.last_n ?? 0, requestId: id }
+        const resume = frame.since_seq !== undefined ? { sinceSeq: frame.since_seq, epoch: frame.epoch! } : undefined
+        const request = { topic: frame.topic, clientId: frame.client_id, lastN: frame.last_n ?? 0, resume, requestId: id }
         const subscribe = () => {
           permissions.assertClientId(request.clientId)
           permissions.assertSubscribe(request.topic)

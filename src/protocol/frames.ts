@@ -20,6 +20,8 @@ export const UUID_PATTERN = '^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A
  * would let a client make the server hold replies of any size (1 MiB each).
  */
 export const MAX_REQUEST_ID_LENGTH = 1024
+/** Longest epoch accepted in a subscribe (the server's own are 12 hex characters). */
+export const MAX_EPOCH_LENGTH = 64
 const RequestId = Type.Optional(
   Type.String({
     maxLength: MAX_REQUEST_ID_LENGTH,
@@ -39,7 +41,16 @@ export const SubscribeFrame = Type.Object({
   type: Type.Literal('subscribe'),
   topic: TopicName,
   client_id: ClientId,
-  last_n: Type.Optional(Type.Integer({ minimum: 0, description: 'Replay up to this many past messages (capped at HISTORY_SIZE); 0 or absent = none.', error: 'last_n must be a non-negative integer' })),
+  last_n: Type.Optional(Type.Integer({ minimum: 0, description: 'Replay up to this many past messages (capped at HISTORY_SIZE); 0 or absent = none. Not with since_seq.', error: 'last_n must be a non-negative integer' })),
+  since_seq: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: Number.MAX_SAFE_INTEGER,
+      description: 'Resume: the seq of the last event the client has (0 = from the start of this epoch). Needs epoch. The ack says whether every message after it was replayed (recovered).',
+      error: 'since_seq must be a non-negative integer',
+    }),
+  ),
+  epoch: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_EPOCH_LENGTH, description: 'With since_seq: the epoch that seq counts in (from an ack or an event’s topic position).', error: `epoch must be a string of 1–${MAX_EPOCH_LENGTH} characters` })),
   request_id: RequestId,
 })
 
@@ -95,6 +106,17 @@ export const AckFrame = Type.Object({
   status: Type.Literal('ok'),
   seq: Type.Optional(
     Type.Integer({ minimum: 0, description: "On the ack of a subscribe: the topic's latest seq when the subscription started (0 if none; the replay ends there, live events continue after it). On the ack of a publish: the message's seq." }),
+  ),
+  recovered: Type.Optional(
+    Type.Boolean({
+      description:
+        'On the ack of a subscribe with since_seq: true when the epoch matched and every message after since_seq was still held — exactly those follow the ack, then live events; false when not — nothing is replayed (never a partial recovery).',
+    }),
+  ),
+  missed: Type.Optional(
+    Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
+      description: 'With recovered: false — how many messages after since_seq are no longer held (trimmed or expired; the rest can still be read with GET /topics/{name}/messages), or null when the epoch changed and the server cannot know.',
+    }),
   ),
   epoch: Type.Optional(
     Type.String({ description: "With seq: the epoch that seq counts in. It changes whenever the topic's seq starts again (topic deleted and created again, server restarted with ENGINE=memory, Redis lost the topic's data), so seq 5 of one epoch is not seq 5 of another." }),

@@ -23,8 +23,14 @@ export function now(): string {
 }
 
 /** `position`: the topic's seq and epoch, on the ack of a subscribe (latest seq when it started) and of a publish (the message's seq). */
-export function ackFrame(requestId: string | undefined, topic?: string, position?: { seq: number; epoch: string }): string {
-  return JSON.stringify({ type: 'ack', request_id: requestId, topic, status: 'ok', seq: position?.seq, epoch: position?.epoch, ts: now() })
+/** `position`: the topic's seq and epoch; on the ack of a resume, also whether it was recovered (and, if not, what was missed). */
+export function ackFrame(
+  requestId: string | undefined,
+  topic?: string,
+  position?: { seq: number; epoch: string; recovered?: boolean; missed?: number | null },
+): string {
+  const recovery = position?.recovered === undefined ? {} : position.recovered ? { recovered: true } : { recovered: false, missed: position.missed ?? null }
+  return JSON.stringify({ type: 'ack', request_id: requestId, topic, status: 'ok', seq: position?.seq, epoch: position?.epoch, ...recovery, ts: now() })
 }
 
 export function eventFrame(topic: string, seq: number, message: Message, ts: string = now()): string {

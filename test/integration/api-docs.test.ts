@@ -24,7 +24,9 @@ describe('OpenAPI', () => {
     expect(result.valid ? [] : result.errors).toEqual([])
     expect(result.valid).toBe(true)
 
-    expect(Object.keys(doc.paths).sort()).toEqual(['/asyncapi.json', '/health', '/metrics', '/ready', '/stats', '/topics', '/topics/{name}'])
+    expect(Object.keys(doc.paths).sort()).toEqual(['/asyncapi.json', '/health', '/metrics', '/ready', '/stats', '/topics', '/topics/{name}', '/topics/{name}/messages'])
+    expect(doc.paths['/topics/{name}/messages'].post.responses['201']).toBeDefined()
+    expect(doc.paths['/topics/{name}/messages'].get.parameters.map((p: any) => p.name).sort()).toEqual(['last', 'limit', 'name', 'since_seq'])
     expect(doc.components.securitySchemes.apiKey).toEqual(expect.objectContaining({ type: 'apiKey', in: 'header', name: 'X-API-Key' }))
     expect(doc.security).toEqual([{ apiKey: [] }])
     // /health never needs the key; the documents are public by default; the rest inherit the global requirement.
