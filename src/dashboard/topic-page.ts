@@ -5,7 +5,7 @@
  */
 import type { HeraldError, Subscription } from '../client'
 import { credential } from './credential'
-import { append, formatAgo, formatBytes, formatClock, formatCount, h } from './dom'
+import { append, formatAgo, formatBytes, formatClock, formatCount, h, uuid } from './dom'
 import { topicPanels } from './extensions'
 import { describeState, openClient } from './live'
 import type { Monitor } from './monitor'
@@ -29,6 +29,8 @@ const DEFAULT_LAST_N = 20
 /** A payload longer than this (pretty-printed) is shown collapsed. */
 const COLLAPSE_CHARS = 400
 const COLLAPSE_LINES = 12
+/** How long a publish whose ack has no seq waits for its own event to learn it. */
+const OWN_EVENT_TIMEOUT_MS = 5000
 
 /** The subscription as one word for the badge; the SDK's connection state is the line beside it. */
 type TailState = 'connecting' | 'live' | 'subscribing' | 'reconnecting' | 'unsubscribed' | 'closed'
@@ -127,6 +129,8 @@ export function topicView(monitor: Monitor, topic: string, options: TopicViewOpt
   }
 
   const client = openClient()
+  /** The page's own publishes awaiting their event, by message id: today's acks carry no seq (issue 9 adds it). */
+  const ownEvents = new Map<string, (seq: number) => void>()
   let sub: Subscription | undefined
   let everConnected = false
   const tailState = (): TailState => {
@@ -169,6 +173,7 @@ export function topicView(monitor: Monitor, topic: string, options: TopicViewOpt
     const s = client.subscribe(topic, { lastN: Math.max(0, Math.min(1000, Number(lastN.value) || 0)) })
     sub = s
     s.on('event', (frame) => {
+      ownEvents.get(frame.message.id)?.(frame.seq)
       const e: LiveEvent = { seq: frame.seq, id: frame.message.id, ts: frame.ts, payload: frame.message.payload }
       if (!paused) return show(e)
       held.push(e)
@@ -203,6 +208,25 @@ export function topicView(monitor: Monitor, topic: string, options: TopicViewOpt
   subscribe()
   lastN.addEventListener('change', subscribe)
 
+  /**
+   * Publishes through the SDK; the seq is the ack's (publish()'s result) when the server sends it,
+   * else that of the message's own event on this page's subscription (same id), which a server
+   * without seq on acks still delivers. Undefined when neither comes.
+   */
+  async function publishForSeq(value: unknown): Promise<number | undefined> {
+    const id = uuid()
+    const own = new Promise<number | undefined>((resolve) => {
+      ownEvents.set(id, resolve)
+      setTimeout(() => resolve(undefined), OWN_EVENT_TIMEOUT_MS)
+    })
+    try {
+      const { seq } = await client.publish(topic, value, { id })
+      return seq ?? (sub?.state === 'subscribed' ? await own : undefined)
+    } finally {
+      ownEvents.delete(id)
+    }
+  }
+
   async function onPublish(e: Event) {
     e.preventDefault()
     let value: unknown
@@ -216,10 +240,9 @@ export function topicView(monitor: Monitor, topic: string, options: TopicViewOpt
     publishStatus.className = 'form-message'
     publishStatus.textContent = 'Publishing…'
     try {
-      const { seq } = await client.publish(topic, value)
+      const seq = await publishForSeq(value)
       publishStatus.className = 'form-message ok'
-      // A server before issue 9 sends no seq in its ack: say so rather than guess.
-      publishStatus.textContent = seq === undefined ? 'Published (the server did not say its seq)' : `Published as seq ${seq}`
+      publishStatus.textContent = seq === undefined ? `Published (its event did not come back within ${OWN_EVENT_TIMEOUT_MS / 1000} s to say its seq)` : `Published as seq ${seq}`
     } catch (error) {
       const e = error as HeraldError
       publishStatus.className = 'form-message error'
