@@ -90,7 +90,7 @@ monitor.subscribe((u) => {
     const refused = credential.apiKey() !== null
     if (!credential.isToken()) credential.clear()
     showCredential()
-    serverState.textContent = 'needs an API key'
+    serverState.textContent = 'needs a credential'
     serverState.dataset.state = 'warn'
     return ask({ refusedKey: refused })
   }
