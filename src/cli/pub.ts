@@ -101,12 +101,17 @@ async function publishMany(count: number, window: number, one: () => Promise<voi
   await Promise.all(Array.from({ length: Math.min(window, count) }, worker))
 }
 
-/** A pacer for `rate` per second: each call waits for its slot (no drift: slots are computed from the start). */
+/**
+ * A pacer for `rate` per second: each call waits for its slot (no drift:
+ * slots are computed from the first call, not from when the pacer was made —
+ * the time spent connecting must not turn into a burst).
+ */
 export function pace(rate: number): () => Promise<void> {
   const interval = 1000 / rate
-  const start = performance.now()
+  let start = -1
   let n = 0
   return async () => {
+    if (start < 0) start = performance.now()
     const due = start + n++ * interval
     const wait = due - performance.now()
     if (wait > 0) await Bun.sleep(wait)
