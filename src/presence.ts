@@ -27,8 +27,8 @@ export type RemotePresence = Map<string, Map<string, number>>
 export interface PresenceHandler {
   /** `clientId` became present (or absent) on `instance` for `topic`. */
   remote(topic: string, instance: string, clientId: string, present: boolean): void
-  /** These instances stopped reporting (killed): their client_ids leave. */
-  instancesGone(instances: readonly string[]): void
+  /** These instances' entries for `topic` expired (killed): their client_ids leave. */
+  instancesGone(topic: string, instances: readonly string[]): void
   /** Messages may have been lost (the connection dropped): load the snapshot again and announce the differences. */
   resync(topic: string): void
 }
@@ -163,11 +163,10 @@ export class Presence implements SubscriptionListener, PresenceHandler {
     this.announce(topic, t, clientId, before)
   }
 
-  instancesGone(instances: readonly string[]): void {
-    for (const [topic, t] of this.topics) {
-      if (!t.remote) continue
-      for (const [clientId, where] of [...t.remote]) for (const id of instances) if (where.has(id)) this.remote(topic, id, clientId, false)
-    }
+  instancesGone(topic: string, instances: readonly string[]): void {
+    const t = this.topics.get(topic)
+    if (!t?.remote) return
+    for (const [clientId, where] of [...t.remote]) for (const id of instances) if (where.has(id)) this.remote(topic, id, clientId, false)
   }
 
   resync(topic: string): void {
