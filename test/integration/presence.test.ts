@@ -101,6 +101,28 @@ describe('presence', () => {
     expect(plain.inbox.filter((f) => f.type === 'info' && f.msg !== 'ping')).toEqual([])
   })
 
+  test('re-subscribing with another client_id is a leave of the old and a join of the new; a deleted topic sends topic_deleted, no leaves', async () => {
+    await using server = startServer()
+    await server.createTopic('room')
+    using watcher = await connect(server.ws)
+    await watcher.request({ type: 'subscribe', topic: 'room', client_id: 'w', presence: true })
+    expect(await nextPresence(watcher)).toMatchObject({ msg: 'join', client_id: 'w' })
+    using c = await connect(server.ws)
+    await c.request({ type: 'subscribe', topic: 'room', client_id: 'old' })
+    expect(await nextPresence(watcher)).toMatchObject({ msg: 'join', client_id: 'old' })
+    await c.request({ type: 'subscribe', topic: 'room', client_id: 'new' })
+    expect(await nextPresence(watcher)).toMatchObject({ msg: 'leave', client_id: 'old' })
+    expect(await nextPresence(watcher)).toMatchObject({ msg: 'join', client_id: 'new' })
+    expect((await rest(server.http, 'GET', '/topics/room/subscribers')).body.subscribers.map((s: any) => s.client_id)).toEqual(['new', 'w'])
+    expect((await rest(server.http, 'DELETE', '/topics/room')).status).toBe(200)
+    expect(await watcher.nextOfType('info')).toMatchObject({ msg: 'topic_deleted', topic: 'room' })
+    await watcher.request({ type: 'ping' })
+    expect(watcher.inbox.filter((f) => f.type === 'info' && f.msg !== 'ping')).toEqual([])
+    // A new topic of the same name starts with nobody present.
+    await server.createTopic('room')
+    expect((await rest(server.http, 'GET', '/topics/room/subscribers')).body).toEqual({ topic: 'room', subscribers: [], total: 0 })
+  })
+
   test('presence must be a boolean', async () => {
     await using server = startServer()
     await server.createTopic('room')
