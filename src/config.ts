@@ -165,7 +165,7 @@ export const options = {
   },
   dashboard: {
     env: 'DASHBOARD',
-    schema: Type.Boolean({ default: true, description: 'Serve the web dashboard at / (its page and assets are built into the binary and hold no data; with API_KEY set it asks for the key). false = no dashboard routes.' }),
+    schema: Type.Boolean({ default: true, description: 'Serve the web dashboard at / (its page and assets are built into the binary and hold no data; with API_KEY set it asks for the key or a user token). false = no dashboard routes.' }),
   },
   maxTopics: {
     env: 'MAX_TOPICS',

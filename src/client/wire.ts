@@ -5,8 +5,7 @@
  *
  * `Pending*` are the fields other issues add to those schemas and that today's
  * server does not send or read yet: recovery (issue 10: `since_seq`, `epoch`,
- * `recovered`, `missed`), positions on acks (issue 9: `seq`, `epoch`),
- * presence (issue 13), a `dropped` field on SLOW_CONSUMER. Each is optional, so
+ * `recovered`, `missed`), presence (issue 13), a `dropped` field on SLOW_CONSUMER. Each is optional, so
  * the SDK behaves against today's server; when a schema gains the field, its
  * line here is deleted and the type still compiles.
  */
@@ -14,7 +13,7 @@ import type { Static } from '@sinclair/typebox'
 import type { AckFrame, ErrorFrame, EventFrame, InfoFrame, PingFrame, PongFrame, PublishFrame, RefreshFrame, SubscribeFrame, UnsubscribeFrame } from '../protocol/frames'
 
 type PendingSubscribe = { since_seq?: number; epoch?: string; presence?: boolean }
-type PendingAck = { seq?: number; epoch?: string; recovered?: boolean; missed?: number | null }
+type PendingAck = { recovered?: boolean; missed?: number | null }
 type PendingInfo = { msg: string; client_id?: string; reason?: string }
 type PendingError = { error: { code: string; message: string; dropped?: number } }
 

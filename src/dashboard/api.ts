@@ -1,16 +1,9 @@
 /**
  * The dashboard's REST client. It uses only the server's public API (/health, /stats, /metrics,
- * /topics) and sends the API key, when there is one, in the X-API-Key header: never in a URL.
- * The key lives in sessionStorage (this tab, until it closes) under KEY_STORAGE.
+ * /topics) and sends the API key, when the tab holds one (credential.ts), in the X-API-Key header:
+ * never in a URL. A user token is never sent to REST: it opens no REST route.
  */
-
-const KEY_STORAGE = 'herald.apiKey'
-
-export const apiKey = {
-  get: (): string | null => sessionStorage.getItem(KEY_STORAGE),
-  set: (key: string) => sessionStorage.setItem(KEY_STORAGE, key),
-  clear: () => sessionStorage.removeItem(KEY_STORAGE),
-}
+import { credential } from './credential'
 
 /** A refusal or failure, with the server's error code and message when it sent the ErrorBody shape. */
 export class ApiError extends Error {
@@ -25,7 +18,7 @@ export class ApiError extends Error {
 
 async function request(method: string, path: string, body?: unknown): Promise<Response> {
   const headers: Record<string, string> = {}
-  const key = apiKey.get()
+  const key = credential.apiKey()
   if (key) headers['x-api-key'] = key
   if (body !== undefined) headers['content-type'] = 'application/json'
   let res: Response

@@ -1,21 +1,24 @@
 /**
- * The dashboard's entry: asks for the API key when the server wants one, then routes
- * `#/` (overview) and `#/topic/NAME` (a topic's page). Everything it shows comes from the
+ * The dashboard's entry: asks for a credential when the server wants one (credential-form.ts), then
+ * routes `#/` (overview) and `#/topic/NAME` (a topic's page). Everything it shows comes from the
  * server's public REST routes and /ws (api.ts, live.ts).
  */
-import { ApiError, apiKey } from './api'
-import { h } from './dom'
+import { ApiError } from './api'
+import { credential, tokenInfo } from './credential'
+import { type CredentialForm, credentialForm } from './credential-form'
 import { Monitor } from './monitor'
 import { overviewView } from './overview'
-import { topicView } from './topic-page'
+import { type CredentialProblem, topicView } from './topic-page'
 
 const view = document.getElementById('view')!
 const serverState = document.getElementById('server-state')!
-const forgetKey = document.getElementById('forget-key') as HTMLButtonElement
+const forget = document.getElementById('forget-key') as HTMLButtonElement
 const monitor = new Monitor()
 let current: { element: HTMLElement; dispose(): void } | undefined
-/** The key form's message line while the form is shown. */
-let keyMessage: HTMLElement | undefined
+/** The credential form while it is shown (routing waits until it is answered). */
+let form: CredentialForm | undefined
+/** Fires at a held token's `exp`: the page asks for a new one before anything fails. */
+let expiryTimer: ReturnType<typeof setTimeout> | undefined
 
 /** The topic named by `#/topic/NAME`, or undefined (overview) for any other or undecodable hash. */
 function topicOfHash(hash: string): string | undefined {
@@ -30,69 +33,82 @@ function topicOfHash(hash: string): string | undefined {
 function route() {
   current?.dispose()
   const topic = topicOfHash(location.hash)
-  current = topic === undefined ? overviewView(monitor) : topicView(monitor, topic)
+  current = topic === undefined ? overviewView(monitor) : topicView(monitor, topic, { onCredentialProblem })
   document.title = topic === undefined ? 'herald' : `${topic} · herald`
   view.replaceChildren(current.element)
 }
 
-/** The key form: shown when the server answers 401. A refused key gets a clear message and is not kept. */
-function askForKey(refused: boolean) {
-  const text = refused ? 'The server refused this API key. Check it and try again.' : ''
-  if (keyMessage) {
+/** The header: which credential the tab holds, and the button that forgets it. */
+function showCredential() {
+  const c = credential.get()
+  forget.hidden = c === null
+  forget.textContent = c?.kind === 'token' ? `Forget token${tokenInfo(c.value).sub ? ` (${tokenInfo(c.value).sub})` : ''}` : 'Forget API key'
+  clearTimeout(expiryTimer)
+  const exp = c?.kind === 'token' ? tokenInfo(c.value).exp : undefined
+  // setTimeout takes at most 2³¹−1 ms; a token that far out is checked when the page is next opened.
+  if (exp !== undefined && exp - Date.now() < 2 ** 31 - 1) expiryTimer = setTimeout(() => onCredentialProblem('expired'), Math.max(0, exp - Date.now()))
+}
+
+/** Shows the credential form in place of the view; `reason` is its first message. */
+function ask(options: { refusedKey?: boolean; expired?: boolean; kind?: 'api_key' | 'token' }) {
+  if (form) {
     // Already shown (the monitor keeps polling): only a refusal changes it, the typed text stays.
-    if (refused) keyMessage.textContent = text
+    if (options.refusedKey) form.refused('api_key')
     return
   }
   current?.dispose()
   current = undefined
-  const input = h('input', { type: 'password', id: 'api-key', autocomplete: 'current-password', required: true })
-  const message = h('p', { class: 'form-message error', role: 'alert' }, text)
-  keyMessage = message
-  const form = h(
-    'form',
-    { class: 'card key-form', 'aria-labelledby': 'key-heading' },
-    h('h1', { id: 'key-heading' }, 'This server needs an API key'),
-    h('p', { class: 'muted' }, 'It is kept in this tab only (sessionStorage) and sent in the X-API-Key header, and in the /ws address, where browsers allow no header.'),
-    h('label', { for: 'api-key' }, 'API key'),
-    h('div', { class: 'form-row' }, input, h('button', { type: 'submit', class: 'primary' }, 'Continue')),
-    message,
-  )
-  form.addEventListener('submit', async (e) => {
-    e.preventDefault()
-    apiKey.set(input.value)
-    message.textContent = ''
-    await monitor.poll()
+  form = credentialForm({
+    ...options,
+    async accepted() {
+      showCredential()
+      await monitor.poll()
+      // A token is never checked by REST: the monitor's answer does not route; do it here.
+      if (credential.isToken()) done()
+    },
   })
-  view.replaceChildren(h('div', { class: 'page narrow-page' }, form))
-  input.focus()
+  view.replaceChildren(form.element)
+  form.focus()
+}
+
+function done() {
+  form = undefined
+  route()
+}
+
+function onCredentialProblem(problem: CredentialProblem) {
+  if (problem === 'expired') {
+    credential.clear()
+    showCredential()
+    return ask({ expired: true, kind: 'token' })
+  }
+  ask({ kind: credential.isToken() ? 'token' : undefined })
 }
 
 monitor.subscribe((u) => {
-  forgetKey.hidden = apiKey.get() === null
   if (!u.ok && u.error.status === 401) {
-    const refused = apiKey.get() !== null
-    apiKey.clear()
-    forgetKey.hidden = true
-    serverState.textContent = 'needs an API key'
+    const refused = credential.apiKey() !== null
+    if (!credential.isToken()) credential.clear()
+    showCredential()
+    serverState.textContent = 'needs a credential'
     serverState.dataset.state = 'warn'
-    return askForKey(refused)
+    return ask({ refusedKey: refused })
   }
   if (!u.ok) {
     serverState.textContent = u.error instanceof ApiError && u.error.status === 0 ? 'server unreachable' : `error: ${u.error.message}`
     serverState.dataset.state = 'error'
     return
   }
-  serverState.textContent = 'connected'
+  serverState.textContent = credential.isToken() ? 'connected · token' : 'connected'
   serverState.dataset.state = 'ok'
-  if (keyMessage || !current) {
-    keyMessage = undefined
-    route()
-  }
+  if (form && !credential.isToken() && credential.apiKey() !== null) return done()
+  if (!form && !current) route()
 })
 
-forgetKey.addEventListener('click', () => {
-  apiKey.clear()
+forget.addEventListener('click', () => {
+  credential.clear()
   location.reload()
 })
-window.addEventListener('hashchange', () => !keyMessage && route())
+window.addEventListener('hashchange', () => !form && route())
+showCredential()
 monitor.start()

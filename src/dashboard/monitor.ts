@@ -4,6 +4,7 @@
  * keeps its history while the operator looks at a topic.
  */
 import { type ApiError, type Health, type TopicStats, api } from './api'
+import { credential } from './credential'
 import { type Totals, readTotals } from './prometheus'
 
 /** At most 2 s between updates is the requirement; 1 s keeps the rates smooth at little cost. */
@@ -15,7 +16,8 @@ const MIN_RATE_INTERVAL_S = 0.5
 export interface Snapshot {
   at: number
   health: Health
-  stats: Record<string, TopicStats>
+  /** Null with a user token: /stats needs the API key, and a token opens no REST route. */
+  stats: Record<string, TopicStats> | null
   /** Null when /metrics could not be read. */
   totals: Totals | null
 }
@@ -61,8 +63,10 @@ export class Monitor {
   async poll(): Promise<void> {
     let update: MonitorUpdate
     try {
-      const [health, stats, metrics] = await Promise.all([api.health(), api.stats(), api.metrics().catch(() => null)])
-      const snapshot: Snapshot = { at: Date.now(), health, stats, totals: metrics === null ? null : readTotals(metrics) }
+      // With a token only the public routes: /health always, /metrics when METRICS_PUBLIC (else null).
+      const stats = credential.isToken() ? Promise.resolve(null) : api.stats()
+      const [health, topics, metrics] = await Promise.all([api.health(), stats, api.metrics().catch(() => null)])
+      const snapshot: Snapshot = { at: Date.now(), health, stats: topics, totals: metrics === null ? null : readTotals(metrics) }
       this.addRates(snapshot)
       update = { ok: true, snapshot, rates: this.rates }
     } catch (error) {

@@ -2,6 +2,8 @@
 import { RateChart, Sparkline } from './chart'
 import { formatCount, formatRate, formatUptime, h } from './dom'
 import { type Monitor, type Rates, WINDOW_MS } from './monitor'
+import { credential } from './credential'
+import { openTopicSection } from './open-topic'
 import { topicsSection } from './topics'
 
 interface Card {
@@ -48,7 +50,8 @@ export function overviewView(monitor: Monitor): { element: HTMLElement; dispose(
     ],
     WINDOW_MS,
   )
-  const topics = topicsSection(monitor)
+  // A token reads no topic list and may not create or delete: the table and its admin actions are not shown.
+  const topics = credential.isToken() ? openTopicSection() : topicsSection(monitor)
   const element = h(
     'div',
     { class: 'page' },
@@ -78,6 +81,9 @@ export function overviewView(monitor: Monitor): { element: HTMLElement; dispose(
       cards.delivered.set(formatCount(totals.delivered), formatRate(now?.delivered ?? 0))
       cards.dropped.set(formatCount(totals.dropped), formatRate(now?.dropped ?? 0), (now?.dropped ?? 0) > 0)
       cards.slow.set(formatCount(totals.slowNotices), `notices, ${formatCount(totals.slowDisconnects)} closed`, (now?.slowNotices ?? 0) > 0)
+    } else {
+      // /metrics refused (needs the API key unless METRICS_PUBLIC) or unreadable.
+      for (const c of [cards.published, cards.delivered, cards.dropped, cards.slow]) c.set('—', credential.isToken() ? '/metrics needs the API key' : '/metrics unavailable')
     }
     chart.render(u.rates.map((r) => ({ t: r.t, values: [r.published, r.delivered, r.dropped] })))
     cards.published.spark!.render(u.rates.map((r) => ({ t: r.t, v: r.published })))

@@ -1,12 +1,27 @@
 /**
  * A topic's page: its counters, the live tail ("Live events": newest at top, pause/resume), a
- * publish form, and whatever extension panels this server supports (extensions.ts).
+ * publish form, and whatever extension panels this server supports (extensions.ts). The tail and
+ * the form go through one HeraldClient (live.ts) for the life of the page.
  */
-import { apiKey } from './api'
-import { append, formatAgo, formatBytes, formatClock, formatCount, h } from './dom'
+import type { HeraldError, Subscription } from '../client'
+import { credential } from './credential'
+import { append, formatAgo, formatBytes, formatClock, formatCount, h, uuid } from './dom'
 import { topicPanels } from './extensions'
-import { type FeedState, type LiveEvent, type TopicFeed, openTopicFeed } from './live'
+import { describeState, openClient } from './live'
 import type { Monitor } from './monitor'
+
+interface LiveEvent {
+  seq: number
+  id: string
+  ts: string
+  payload: unknown
+}
+
+/** What the page asks of main.ts when the tab's credential no longer works (an expired token) or /ws never opened. */
+export type CredentialProblem = 'expired' | 'refused'
+export interface TopicViewOptions {
+  onCredentialProblem(problem: CredentialProblem): void
+}
 
 /** Events kept on the page (and held while paused); older ones are dropped from the bottom. */
 const MAX_EVENTS = 500
@@ -14,8 +29,12 @@ const DEFAULT_LAST_N = 20
 /** A payload longer than this (pretty-printed) is shown collapsed. */
 const COLLAPSE_CHARS = 400
 const COLLAPSE_LINES = 12
+/** How long a publish whose ack has no seq waits for its own event to learn it. */
+const OWN_EVENT_TIMEOUT_MS = 5000
 
-const STATE_TEXT: Record<FeedState, string> = { connecting: 'connecting…', live: 'live', reconnecting: 'reconnecting…', unsubscribed: 'not subscribed', closed: 'closed' }
+/** The subscription as one word for the badge; the SDK's connection state is the line beside it. */
+type TailState = 'connecting' | 'live' | 'subscribing' | 'reconnecting' | 'unsubscribed' | 'closed'
+const STATE_TEXT: Record<TailState, string> = { connecting: 'connecting…', live: 'live', subscribing: 'subscribing…', reconnecting: 'reconnecting…', unsubscribed: 'not subscribed', closed: 'closed' }
 
 function eventItem(e: LiveEvent): HTMLLIElement {
   const pretty = JSON.stringify(e.payload, null, 2) ?? 'undefined'
@@ -32,13 +51,16 @@ function eventItem(e: LiveEvent): HTMLLIElement {
   )
 }
 
-export function topicView(monitor: Monitor, topic: string): { element: HTMLElement; dispose(): void } {
+export function topicView(monitor: Monitor, topic: string, options: TopicViewOptions): { element: HTMLElement; dispose(): void } {
   const counters = h('dl', { class: 'counters' })
   const missing = h('p', { class: 'form-message error', role: 'alert' })
   const list = h('ol', { class: 'events', reversed: true })
   const held: LiveEvent[] = []
   let paused = false
   const state = h('span', { class: 'badge' }, STATE_TEXT.connecting)
+  /** The SDK's own state (connecting / connected / disconnected / closed) and the last resubscribe's outcome. */
+  const connection = h('span', { class: 'conn-state', 'data-testid': 'connection' }, 'connecting…')
+  const recovery = h('span', { class: 'recovery muted', 'data-testid': 'recovery' })
   const heldText = h('span', { class: 'muted', 'aria-live': 'polite' })
   const pause = h('button', { type: 'button', class: 'ghost', onclick: () => setPaused(!paused) }, 'Pause')
   const lastN = h('input', { type: 'number', min: 0, max: 1000, value: DEFAULT_LAST_N, id: 'last-n', class: 'narrow' })
@@ -80,6 +102,7 @@ export function topicView(monitor: Monitor, topic: string): { element: HTMLEleme
           pause,
         ),
         h('div', { class: 'tail-options' }, h('label', { for: 'last-n' }, 'Replay'), lastN, h('span', {}, 'past events when it connects')),
+        h('p', { class: 'tail-status', role: 'status' }, h('span', { class: 'muted' }, 'WebSocket: '), connection, recovery),
         list,
       ),
     ),
@@ -105,29 +128,104 @@ export function topicView(monitor: Monitor, topic: string): { element: HTMLEleme
     heldText.textContent = ''
   }
 
-  let feed: TopicFeed
-  function open() {
-    feed?.close()
-    list.replaceChildren(emptyTail)
-    feed = openTopicFeed({
-      topic,
-      lastN: Math.max(0, Math.min(1000, Number(lastN.value) || 0)),
-      apiKey: apiKey.get(),
-      onEvent(e) {
-        if (!paused) return show(e)
-        held.push(e)
-        if (held.length > MAX_EVENTS) held.shift()
-        heldText.textContent = `${held.length} new`
-      },
-      onNotice: (n) => notice(n.kind, n.text),
-      onState(s) {
-        state.textContent = STATE_TEXT[s]
-        state.dataset.state = s
-      },
-    })
+  const client = openClient()
+  /** The page's own publishes awaiting their event, by message id: today's acks carry no seq (issue 9 adds it). */
+  const ownEvents = new Map<string, (seq: number) => void>()
+  let sub: Subscription | undefined
+  let everConnected = false
+  const tailState = (): TailState => {
+    if (!sub || sub.state === 'unsubscribed') return client.state === 'closed' ? 'closed' : 'unsubscribed'
+    if (client.state === 'connected') return sub.state === 'subscribed' ? 'live' : 'subscribing'
+    if (client.state === 'closed') return 'closed'
+    return everConnected ? 'reconnecting' : 'connecting'
   }
-  open()
-  lastN.addEventListener('change', open)
+  const showState = () => {
+    const s = tailState()
+    state.textContent = STATE_TEXT[s]
+    state.dataset.state = s
+  }
+  client.on('state', (change) => {
+    connection.textContent = describeState(change.state, change.retryInMs)
+    connection.dataset.state = change.state
+    if (change.state === 'connected') everConnected = true
+    // Never opened: a browser is not told why (401 and no server look alike), so say both.
+    if (change.state === 'disconnected' && !everConnected && change.previous === 'connecting') {
+      recovery.replaceChildren(
+        ' · /ws did not open: the server is unreachable, or it refused the credential. ',
+        h('button', { type: 'button', class: 'ghost', onclick: () => options.onCredentialProblem('refused') }, credential.isToken() ? 'Paste another token' : 'Enter a token or API key'),
+      )
+    }
+    if (change.state === 'connected' && everConnected) recovery.replaceChildren()
+    showState()
+  })
+  client.on('error', (error: HeraldError) => {
+    if (error.code !== 'TOKEN_EXPIRED') return notice('error', `${error.code}: ${error.message}`)
+    // The server closes with 4401 next; this token will not be accepted again: stop and ask for a new one.
+    client.close()
+    notice('error', 'The token expired: paste a new one to go on.')
+    options.onCredentialProblem('expired')
+  })
+
+  function subscribe() {
+    void sub?.unsubscribe().catch(() => {})
+    list.replaceChildren(emptyTail)
+    held.length = 0
+    const s = client.subscribe(topic, { lastN: Math.max(0, Math.min(1000, Number(lastN.value) || 0)) })
+    sub = s
+    s.on('event', (frame) => {
+      ownEvents.get(frame.message.id)?.(frame.seq)
+      const e: LiveEvent = { seq: frame.seq, id: frame.message.id, ts: frame.ts, payload: frame.message.payload }
+      if (!paused) return show(e)
+      held.push(e)
+      if (held.length > MAX_EVENTS) held.shift()
+      heldText.textContent = `${held.length} new`
+    })
+    s.on('subscribed', (info) => {
+      showState()
+      if (!info.resubscribed) return
+      // The SDK resumed with since_seq + epoch; only the server's `recovered: true` means no gap.
+      const missed = info.missed === null || info.missed === undefined ? 'the server cannot say how many' : `${formatCount(info.missed)} missed`
+      const text = info.recovered ? 'Reconnected: resubscribed and recovered, nothing missed.' : `Reconnected: resubscribed, not recovered (${missed}): events published while disconnected are not shown.`
+      recovery.textContent = info.recovered ? ' · recovered after a reconnect' : ' · resubscribed after a reconnect, not recovered'
+      notice(info.recovered ? 'recovered' : 'not-recovered', text)
+    })
+    s.on('error', (error) => {
+      showState()
+      notice('error', `Not subscribed — ${error.code}: ${error.message}`)
+    })
+    s.on('deleted', () => {
+      showState()
+      notice('topic_deleted', 'The topic was deleted.')
+    })
+    s.on('unsubscribed', ({ reason }) => {
+      showState()
+      notice('error', `The server ended the subscription${reason ? `: ${reason}` : ''}.`)
+    })
+    s.on('slow_consumer', (info) => notice('slow_consumer', info.message))
+    showState()
+  }
+  void client.connect().catch(() => {}) // a failure is shown by the state listener
+  subscribe()
+  lastN.addEventListener('change', subscribe)
+
+  /**
+   * Publishes through the SDK; the seq is the ack's (publish()'s result) when the server sends it,
+   * else that of the message's own event on this page's subscription (same id), which a server
+   * without seq on acks still delivers. Undefined when neither comes.
+   */
+  async function publishForSeq(value: unknown): Promise<number | undefined> {
+    const id = uuid()
+    const own = new Promise<number | undefined>((resolve) => {
+      ownEvents.set(id, resolve)
+      setTimeout(() => resolve(undefined), OWN_EVENT_TIMEOUT_MS)
+    })
+    try {
+      const { seq } = await client.publish(topic, value, { id })
+      return seq ?? (sub?.state === 'subscribed' ? await own : undefined)
+    } finally {
+      ownEvents.delete(id)
+    }
+  }
 
   async function onPublish(e: Event) {
     e.preventDefault()
@@ -142,12 +240,13 @@ export function topicView(monitor: Monitor, topic: string): { element: HTMLEleme
     publishStatus.className = 'form-message'
     publishStatus.textContent = 'Publishing…'
     try {
-      const { seq } = await feed.publish(value)
+      const seq = await publishForSeq(value)
       publishStatus.className = 'form-message ok'
-      publishStatus.textContent = `Published as seq ${seq}`
+      publishStatus.textContent = seq === undefined ? `Published (its event did not come back within ${OWN_EVENT_TIMEOUT_MS / 1000} s to say its seq)` : `Published as seq ${seq}`
     } catch (error) {
+      const e = error as HeraldError
       publishStatus.className = 'form-message error'
-      publishStatus.textContent = `Not published: ${(error as Error).message}`
+      publishStatus.textContent = `Not published — ${e.code}: ${e.message}`
     }
   }
   payload.addEventListener('keydown', (e) => {
@@ -164,7 +263,7 @@ export function topicView(monitor: Monitor, topic: string): { element: HTMLEleme
     })
 
   const unsubscribe = monitor.subscribe((u) => {
-    if (!u.ok) return
+    if (!u.ok || u.snapshot.stats === null) return // with a token there are no counters (/stats needs the key)
     const s = u.snapshot.stats[topic]
     missing.textContent = s ? '' : `Topic “${topic}” does not exist (any more). Create it on the overview.`
     counters.replaceChildren()
@@ -182,7 +281,7 @@ export function topicView(monitor: Monitor, topic: string): { element: HTMLEleme
     element,
     dispose() {
       unsubscribe()
-      feed.close()
+      client.close()
       for (const c of cleanups) c()
     },
   }

@@ -115,7 +115,7 @@ export function topicsSection(monitor: Monitor): { element: HTMLElement; dispose
   filter.addEventListener('input', render)
   const unsubscribe = monitor.subscribe((u) => {
     if (!u.ok) return
-    latest = u.snapshot.stats
+    latest = u.snapshot.stats ?? {}
     render()
   })
   return { element, dispose: unsubscribe }

@@ -249,7 +249,25 @@ describe('HeraldClient against a real server', () => {
     }
   })
 
-  test.todo('publish resolves with the seq and epoch of the ack (needs issue 9: seq/epoch on acks)')
+  test('publish resolves with the seq and epoch of the ack; a topic created again counts in a new epoch', async () => {
+    await using server = startServer()
+    await server.createTopic('t')
+    const client = new HeraldClient(server.http)
+    try {
+      await client.connect()
+      const first = await client.publish('t', 1)
+      const second = await client.publish('t', 2)
+      expect(first).toMatchObject({ seq: 1, epoch: expect.any(String) })
+      expect(second).toMatchObject({ seq: 2, epoch: first.epoch })
+      expect((await rest(server.http, 'DELETE', '/topics/t')).status).toBe(200)
+      await server.createTopic('t')
+      const again = await client.publish('t', 3)
+      expect(again.seq).toBe(1)
+      expect(again.epoch).not.toBe(first.epoch)
+    } finally {
+      client.close()
+    }
+  })
   test.todo('reconnect → resubscribe with since_seq + epoch → recovered:true and exactly the missed events, no duplicate (needs issue 10 on the server)')
   test.todo('history trimmed while disconnected → recovered:false with missed = N − kept (needs issue 10)')
   test('presence: true → presence join/leave events: its own join, one join and one leave for a client_id on two clients; none without presence', async () => {
