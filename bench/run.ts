@@ -36,6 +36,10 @@ export function suite(quick: boolean): Scenario[] {
         // The window sweep: shallow publishers (1 = wait for every ack) to deep ones; batches of at most 8, as a real publisher.
         ...[100, 1000].flatMap((n) => [1, 8, 64, 1000].map((window) => fanout(n, 3000, { window, batch: Math.min(8, window) }))),
         ...[100, 1000].map((n) => fanout(n, 3000, { window: 64, batch: 8, publishers: 10 })),
+        // The durable engine beside the memory one (issue 10: target ≥ 0.8 × memory, ≥ 10,000 acked publishes/s).
+        fanout(100, 3000, { engine: 'sqlite' }),
+        fanout(1000, 3000, { engine: 'sqlite' }),
+        publish(3000, 1000, 'sqlite'),
         topics(1000, 10, 1000, 4, 3000),
         latency(200, 1000, 5000),
         latency(2000, 1000, 5000),

@@ -34,6 +34,15 @@ const PAYLOAD = { data: 'x'.repeat(84) }
 const publishText = (topic: string, payload: unknown = PAYLOAD) => JSON.stringify({ type: 'publish', topic, message: { id: MESSAGE_ID, payload } })
 const subscribeText = (topic: string, clientId: string) => JSON.stringify({ type: 'subscribe', topic, client_id: clientId })
 
+/**
+ * The environment that selects herald's engine for one run: ENGINE=sqlite gets
+ * a fresh database file in a new temp dir (the reference server ignores both).
+ */
+export function engineEnv(engine: 'memory' | 'sqlite' = 'memory'): Record<string, string> {
+  if (engine === 'memory') return {}
+  return { ENGINE: 'sqlite', SQLITE_PATH: join(mkdtempSync(join(tmpdir(), 'herald-bench-')), 'herald.db') }
+}
+
 async function withServer<T>(target: Target, env: Record<string, string>, fn: (server: ServerHandle) => Promise<T>): Promise<T> {
   const server = await startServer(target, env)
   try {
@@ -231,16 +240,18 @@ export interface FanoutScenarioOptions {
   publishers?: number
   /** Publish frames per write (see FanoutOptions.batch). */
   batch?: number
+  /** herald's engine (default memory); the name gets _sqlite. */
+  engine?: 'memory' | 'sqlite'
 }
 
 /** Fan-out to N subscribers. The name carries the window and publishers when given: fanout_1000_w64_p10. */
 export function fanout(subscribers: number, durationMs: number, options: FanoutScenarioOptions = {}): Scenario {
   const window = options.window ?? Math.max(64, Math.min(1000, Math.floor(200_000 / subscribers)))
   const publishers = options.publishers ?? 1
-  const suffix = (options.window !== undefined ? `_w${window}` : '') + (publishers > 1 ? `_p${publishers}` : '')
+  const suffix = (options.window !== undefined ? `_w${window}` : '') + (publishers > 1 ? `_p${publishers}` : '') + (options.engine === 'sqlite' ? '_sqlite' : '')
   return {
     name: `fanout_${subscribers}${suffix}`,
-    params: { subscribers, duration_ms: durationMs, window, publishers, ...(options.batch !== undefined ? { batch: options.batch } : {}) },
+    params: { subscribers, duration_ms: durationMs, window, publishers, ...(options.batch !== undefined ? { batch: options.batch } : {}), engine: options.engine ?? 'memory' },
     metrics: [
       { key: 'deliveries_per_s', label: 'deliveries/s', better: 'higher' },
       { key: 'deliveries_per_cpu_s', label: 'deliveries per server CPU-second', better: 'higher' },
@@ -250,7 +261,7 @@ export function fanout(subscribers: number, durationMs: number, options: FanoutS
       { key: 'loadgen_cpu_pct', label: 'load generator CPU %', better: 'info' },
       { key: 'rss_after_mib', label: 'server RSS after (MiB)', better: 'info' },
     ],
-    run: (target) => withServer(target, {}, (server) => fanoutRun(server, { subscribers, durationMs, window, publishers, batch: options.batch })),
+    run: (target) => withServer(target, engineEnv(options.engine), (server) => fanoutRun(server, { subscribers, durationMs, window, publishers, batch: options.batch })),
   }
 }
 
@@ -573,17 +584,17 @@ export function conns(n: number, sources = 10, broadcasts = 7): Scenario {
 // ---------------------------------------------------------------- publish
 
 /** One publisher, pipelined (at most `window` unacked), to a topic with no subscribers: acks per second. */
-export function publish(durationMs: number, window = 1000): Scenario {
+export function publish(durationMs: number, window = 1000, engine: 'memory' | 'sqlite' = 'memory'): Scenario {
   return {
-    name: 'publish',
-    params: { duration_ms: durationMs, window },
+    name: engine === 'sqlite' ? 'publish_sqlite' : 'publish',
+    params: { duration_ms: durationMs, window, engine },
     metrics: [
       { key: 'acks_per_s', label: 'acks/s', better: 'higher' },
       { key: 'server_cpu_pct', label: 'server CPU %', better: 'info' },
       { key: 'loadgen_cpu_pct', label: 'load generator CPU %', better: 'info' },
     ],
     run: (target) =>
-      withServer(target, {}, async (server) => {
+      withServer(target, engineEnv(engine), async (server) => {
         const topic = 'pub'
         await server.createTopics([topic])
         const batchSize = 50

@@ -11,7 +11,7 @@ import { keyMatcher } from '../http/auth'
 import { ConnectionAuth, type TokenContext } from './connection-auth'
 import { ExpirySweep } from './expiry-sweep'
 import type { TokenKeys } from './keys'
-import { type RejectReason, TokenRejected, TokenVerifier } from './tokens'
+import { type RejectReason, TokenRejected, TokenVerifier, type VerifiedToken } from './tokens'
 
 export interface CredentialOptions {
   apiKey: string
@@ -66,6 +66,28 @@ export class Credentials {
     const token = bearer(request.headers.get('authorization')) ?? query?.get('token') ?? null
     if (token !== null && this.tokens) return this.verify(token, this.tokens)
     return 'missing_credential'
+  }
+
+  /**
+   * REST with a user token (the messages routes only): verifies the bearer
+   * token of `request` and returns what it allows, or undefined when there is
+   * none, tokens are not configured, or it does not verify (the caller answers
+   * the same 401 whatever the reason).
+   */
+  async bearerToken(request: Request): Promise<VerifiedToken | undefined> {
+    const token = bearer(request.headers.get('authorization'))
+    if (token === null || !this.tokens) return undefined
+    try {
+      return await this.tokens.verifier.verify(token)
+    } catch (error) {
+      if (error instanceof TokenRejected) return undefined
+      throw error
+    }
+  }
+
+  /** True when `request` carries a bearer token and tokens are configured (the REST front lets it reach its route). */
+  hasBearer(request: Request): boolean {
+    return this.tokens !== undefined && bearer(request.headers.get('authorization')) !== null
   }
 
   private async verify(token: string, tokens: TokenContext): Promise<ConnectionAuth | CredentialRefusal> {

@@ -21,7 +21,7 @@
  */
 import { Elysia } from 'elysia'
 import type { ConnectionAuth } from '../auth/connection-auth'
-import type { Credentials, CredentialRefusal } from '../auth/credentials'
+import type { CredentialRefusal, Credentials } from '../auth/credentials'
 import { type Config, allowedOriginSet } from '../config'
 import { ErrorCode, HeraldError } from '../errors'
 import { keyMatcher } from './auth'
@@ -46,22 +46,44 @@ const UNAUTHORIZED_MESSAGE = 'missing or invalid API key'
 /** Same body whatever was wrong with the credential (missing key, wrong key, any token failure). */
 const WS_UNAUTHORIZED_MESSAGE = 'missing or invalid credential (API key or token)'
 
-/** `publicRoutes`: route templates reachable without the key (see publicPaths in app.ts). */
-export function restAccess(config: Config, publicRoutes: ReadonlySet<string>) {
+/**
+ * The one REST route a user token may use, with the permission each method
+ * needs: publish over HTTP needs the token's `publish` patterns to match the
+ * topic, reading its history its `subscribe` patterns. Every other REST route
+ * is the admin's (API_KEY).
+ */
+export const TOKEN_ROUTE = '/topics/:name/messages'
+const TOKEN_PERMISSION: Record<string, 'publish' | 'subscribe'> = { POST: 'publish', GET: 'subscribe' }
+
+/** `publicRoutes`: route templates reachable without the key (see publicPaths in app.ts). `credentials`: for user tokens on TOKEN_ROUTE. */
+export function restAccess(config: Config, publicRoutes: ReadonlySet<string>, credentials?: Credentials) {
   const matches = config.apiKey ? keyMatcher(config.apiKey) : undefined
   const plugin = new Elysia({ name: 'rest-access' })
   if (!matches) return plugin
+  const tokens = credentials?.tokensEnabled ? credentials : undefined
   return plugin
     .onRequest(({ request }) => {
       if (isPreflight(request)) return
       const path = new URL(request.url).pathname
       if (path === WS_PATH || publicRoutes.has(path)) return
+      // A bearer token is judged on the matched route (below): only TOKEN_ROUTE accepts one.
+      if (tokens?.hasBearer(request) && request.headers.get('x-api-key') === null) return
       if (!matches(request.headers.get('x-api-key'))) return errorResponse(ErrorCode.UNAUTHORIZED, UNAUTHORIZED_MESSAGE)
     })
-    .onTransform({ as: 'global' }, ({ request, route }) => {
+    .onTransform({ as: 'global' }, async ({ request, route, params }) => {
       if (route === WS_PATH || publicRoutes.has(route) || isPreflight(request)) return
+      const key = request.headers.get('x-api-key')
+      if (key === null && tokens && route === TOKEN_ROUTE && TOKEN_PERMISSION[request.method]) {
+        const token = await tokens.bearerToken(request)
+        if (!token) throw new HeraldError(ErrorCode.UNAUTHORIZED, UNAUTHORIZED_MESSAGE)
+        const topic = (params as { name?: string }).name ?? ''
+        const permission = TOKEN_PERMISSION[request.method]!
+        if (!token[permission].allows(topic))
+          throw new HeraldError(ErrorCode.FORBIDDEN, `the token does not allow ${permission === 'publish' ? 'publishing on' : 'subscribing to'} '${topic}'`)
+        return
+      }
       // Thrown, not returned: a transform hook cannot answer; rest-errors turns it into the 401 body.
-      if (!matches(request.headers.get('x-api-key'))) throw new HeraldError(ErrorCode.UNAUTHORIZED, UNAUTHORIZED_MESSAGE)
+      if (!matches(key)) throw new HeraldError(ErrorCode.UNAUTHORIZED, UNAUTHORIZED_MESSAGE)
     })
 }
 

@@ -61,7 +61,7 @@ export function createApp({ config, pubsub, log, access, metrics, liveness, wsAc
   })
     .use(restErrors(log))
     .use(cors(config))
-    .use(restAccess(config, publicPaths(config)))
+    .use(restAccess(config, publicPaths(config), wsAccess?.credentials))
     .use(statusRoutes(pubsub))
     .use(topicRoutes(pubsub, log))
     .use(messageRoutes(pubsub, log))

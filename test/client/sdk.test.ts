@@ -268,8 +268,56 @@ describe('HeraldClient against a real server', () => {
       client.close()
     }
   })
-  test.todo('reconnect → resubscribe with since_seq + epoch → recovered:true and exactly the missed events, no duplicate (needs issue 10 on the server)')
-  test.todo('history trimmed while disconnected → recovered:false with missed = N − kept (needs issue 10)')
+
+  /** A subscriber behind a proxy whose connection the test cuts, while a publisher on the server goes on. */
+  async function cutAndResume(options: { historySize: number; publishedWhileCut: number }) {
+    await using server = startServer({ historySize: options.historySize })
+    await server.createTopic('t')
+    using proxy = tcpProxy(server.port)
+    const subscriber = new HeraldClient(proxy.http, { minReconnectDelayMs: 20, maxReconnectDelayMs: 50 })
+    const publisher = new HeraldClient(server.http)
+    try {
+      await Promise.all([subscriber.connect(), publisher.connect()])
+      const sub = subscriber.subscribe('t')
+      const events = collect(sub)
+      await sub.ready
+      for (let i = 1; i <= 3; i++) await publisher.publish('t', i)
+      await eventsReach(sub, events, 3)
+      proxy.refuse = true
+      const lost = nextState(subscriber, 'disconnected')
+      proxy.cut()
+      await lost
+      for (let i = 0; i < options.publishedWhileCut; i++) await publisher.publish('t', `while cut ${i}`)
+      const resumed = nextEvent(sub, 'subscribed', (s) => s.resubscribed, 10_000)
+      proxy.refuse = false
+      const info = await resumed
+      await publisher.publish('t', 'live')
+      await within(
+        (async () => {
+          while (events.at(-1)?.message.payload !== 'live') await nextEvent(sub, 'event')
+        })(),
+        5000,
+        'the live event after the resume',
+      )
+      return { info, seqs: events.map((e) => e.seq) }
+    } finally {
+      subscriber.close()
+      publisher.close()
+    }
+  }
+
+  test('a cut connection → the SDK resubscribes with since_seq + epoch → recovered:true and exactly the missed events, no duplicate', async () => {
+    const { info, seqs } = await cutAndResume({ historySize: 100, publishedWhileCut: 20 })
+    expect(info).toMatchObject({ resubscribed: true, wasRecovering: true, recovered: true })
+    expect(seqs).toEqual(Array.from({ length: 24 }, (_, i) => i + 1))
+  })
+
+  test('history trimmed while cut → recovered:false with missed = N − kept, and no silent gap claimed', async () => {
+    const { info, seqs } = await cutAndResume({ historySize: 5, publishedWhileCut: 20 })
+    expect(info).toMatchObject({ resubscribed: true, wasRecovering: true, recovered: false, missed: 15 })
+    expect(seqs).toEqual([1, 2, 3, 24])
+  })
+
   test('presence: true → presence join/leave events: its own join, one join and one leave for a client_id on two clients; none without presence', async () => {
     await using server = startServer()
     await server.createTopic('room')

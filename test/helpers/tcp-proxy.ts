@@ -21,6 +21,8 @@ export interface TcpProxy {
   target: number
   /** While true, new connections are closed at once. */
   refuse: boolean
+  /** Drops every connection open through the proxy now, both ways (a network cut: the client sees 1006). */
+  cut(): void
   close(): void
   [Symbol.dispose](): void
 }
@@ -49,12 +51,14 @@ function drain(socket: Socket<any>, backlog: Uint8Array[]): void {
 
 export function tcpProxy(target: number): TcpProxy {
   const state = { target, refuse: false }
+  const open = new Set<Socket<any>>()
   const listener: TCPSocketListener<Pair & { toClient: Uint8Array[]; toServer: Uint8Array[] }> = Bun.listen({
     hostname: '127.0.0.1',
     port: 0,
     socket: {
       open(client) {
         client.data = { pending: [], toClient: [], toServer: [] }
+        open.add(client)
         if (state.refuse) {
           client.end()
           return
@@ -94,6 +98,7 @@ export function tcpProxy(target: number): TcpProxy {
         drain(client, client.data.toClient)
       },
       close(client) {
+        open.delete(client)
         client.data.upstream?.end()
       },
     },
@@ -113,6 +118,12 @@ export function tcpProxy(target: number): TcpProxy {
     },
     set refuse(value: boolean) {
       state.refuse = value
+    },
+    cut() {
+      for (const client of [...open]) {
+        client.data.upstream?.terminate()
+        client.terminate()
+      }
     },
     close,
     [Symbol.dispose]: close,

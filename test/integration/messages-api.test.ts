@@ -80,3 +80,29 @@ describe('GET /topics/{name}/messages', () => {
     }
   })
 })
+
+describe('a user token on the messages routes (issue 12)', () => {
+  test('Bearer token: POST needs its publish patterns, GET its subscribe patterns; other REST routes still need the API key', async () => {
+    const { HMAC_SECRET, hmacKey, mint } = await import('../helpers/tokens')
+    await using server = startServer({ apiKey: 'admin', tokenHmacSecret: HMAC_SECRET })
+    for (const name of ['orders.eu', 'payments']) expect(await server.createTopic(name, { 'x-api-key': 'admin' })).toBe(201)
+    const token = await mint(hmacKey, { sub: 'alice', herald: { publish: ['orders.*'], subscribe: ['orders.>'] } })
+    const auth = { authorization: `Bearer ${token}` }
+    const posted = await rest(server.http, 'POST', '/topics/orders.eu/messages', { json: { payload: 1 }, headers: auth })
+    expect(posted.status).toBe(201)
+    expect(posted.body.seq).toBe(1)
+    const page = await rest(server.http, 'GET', '/topics/orders.eu/messages?last=5', { headers: auth })
+    expect(page.status).toBe(200)
+    expect(page.body.messages.map((m: any) => m.payload)).toEqual([1])
+    const forbidden = await rest(server.http, 'POST', '/topics/payments/messages', { json: { payload: 1 }, headers: auth })
+    expect([forbidden.status, forbidden.body.error.code]).toEqual([403, 'FORBIDDEN'])
+    expect((await rest(server.http, 'GET', '/topics/payments/messages', { headers: auth })).status).toBe(403)
+    expect((await rest(server.http, 'GET', '/stats', { headers: { 'x-api-key': 'admin' } })).body.topics.payments.messages).toBe(0)
+    // A bad token, and a token on an admin route: 401, the same body as a missing key.
+    const bad = await rest(server.http, 'POST', '/topics/orders.eu/messages', { json: { payload: 1 }, headers: { authorization: 'Bearer nope' } })
+    expect([bad.status, bad.body.error.code]).toEqual([401, 'UNAUTHORIZED'])
+    expect((await rest(server.http, 'POST', '/topics', { json: { name: 'x' }, headers: auth })).status).toBe(401)
+    expect((await rest(server.http, 'DELETE', '/topics/orders.eu', { headers: auth })).status).toBe(401)
+    expect((await rest(server.http, 'GET', '/stats', { headers: auth })).status).toBe(401)
+  })
+})
