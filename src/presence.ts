@@ -108,6 +108,12 @@ export class Presence implements SubscriptionListener, PresenceHandler {
     return t.watching
   }
 
+  /** A subscribe that prepared `topic` failed: forget the topic again unless someone here subscribes (bounds what failed subscribes leave behind). */
+  abandoned(topic: string): void {
+    const t = this.topics.get(topic)
+    if (t) this.release(topic, t)
+  }
+
   // SubscriptionListener: the hub's subscriptions.
   started(sub: Subscription): void {
     const topic = sub.topic.name

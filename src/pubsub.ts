@@ -298,6 +298,7 @@ export class PubSub implements EngineHandler {
 
   private abandon(sub: Subscription): void {
     if (this.hub.abandon(sub)) this.engine.unsubscribe(sub.topic.name)
+    this.presence.abandoned(sub.topic.name)
   }
 
   private assertOpen(): void {

@@ -6,6 +6,7 @@
  * Skipped without redis-server (fails when CI is set).
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import Redis from 'ioredis'
 import { requireExternal } from '../helpers/external'
 import { rest } from '../helpers/http'
 import { REDIS_HOW_TO, type TestRedis, redisAvailable, startRedis, uniquePrefix } from '../helpers/redis-server'
@@ -33,6 +34,7 @@ if (requireExternal('redis-server', redisAvailable, REDIS_HOW_TO))
       const prefix = uniquePrefix('presence')
       const servers = ['a', 'b'].map((id) => startServer({ engine: 'redis', redisUrl: redis.url, redisPrefix: prefix, instanceId: id }))
       return {
+        prefix,
         servers: servers as [TestServer, TestServer],
         async [Symbol.asyncDispose]() {
           await Promise.all(servers.map((s) => s.shutdown()))
@@ -95,6 +97,25 @@ if (requireExternal('redis-server', redisAvailable, REDIS_HOW_TO))
       expect(await nextPresence(watcherB)).toEqual({ msg: 'leave', client_id: 'bob' })
       await watcher.request({ type: 'ping' })
       expect(watcher.inbox.filter((f) => f.type === 'info' && f.msg !== 'ping')).toEqual([])
+    })
+
+    test('a presence subscribe that fails (unknown topic) leaves no presence channel subscribed behind', async () => {
+      await using p = pair()
+      const [a] = p.servers
+      using c = await connect(a.ws)
+      for (let i = 0; i < 3; i++)
+        expect(await c.request({ type: 'subscribe', topic: 'nope', client_id: 'x', presence: true })).toMatchObject({ type: 'error', error: { code: 'TOPIC_NOT_FOUND' } })
+      const probe = new Redis(redis.url)
+      try {
+        const channel = `${p.prefix}:presence:nope`
+        await until(async () => ((await probe.pubsub('NUMSUB', channel))[1] === 0 ? true : undefined), 5000, 'the presence channel to be unsubscribed')
+        // A real presence subscribe does subscribe it (so the probe above can see one).
+        expect(await a.createTopic('yes')).toBe(201)
+        await c.request({ type: 'subscribe', topic: 'yes', client_id: 'x', presence: true })
+        expect((await probe.pubsub('NUMSUB', `${p.prefix}:presence:yes`))[1]).toBe(1)
+      } finally {
+        probe.disconnect()
+      }
     })
 
     test('an instance SIGKILLed: watchers elsewhere get its client_ids’ leaves, and the list drops them, within the expiry (10 s)', async () => {
