@@ -9,6 +9,7 @@
  *   bun run bench --only fanout,latency scenarios whose name starts with these
  *   bun run bench --runs 5              runs per scenario and target (BENCH_RUNS)
  *   bun run bench --only fanout_100_w   the window sweep at N = 100 (fanout_1000_w… at N = 1,000)
+ *   bun run bench --only 'fanout_100$'  exactly that scenario (a trailing $ turns off the prefix match)
  *
  * Output (stdout): a progress line per run, the human table, then one JSON
  * line per scenario, starting with {"scenario":…}. Exit code 1 if a scenario
@@ -124,7 +125,8 @@ function table(reports: ScenarioReport[], scenarios: Scenario[]): string {
 
 if (import.meta.main) {
   const all = suite(quick)
-  const chosen = only.length ? all.filter((s) => only.some((o) => s.name.startsWith(o))) : all
+  // --only NAME matches every scenario whose name starts with NAME; NAME$ matches exactly that one.
+  const chosen = only.length ? all.filter((s) => only.some((o) => (o.endsWith('$') ? s.name === o.slice(0, -1) : s.name.startsWith(o)))) : all
   const started = performance.now()
   console.log(`# herald bench: ${quick ? 'quick' : 'full'}, ${runs} run(s) per target, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, bun ${Bun.version}`)
   const reports: ScenarioReport[] = []

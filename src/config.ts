@@ -105,7 +105,7 @@ export const options = {
   },
   historyTtlMs: {
     env: 'HISTORY_TTL_MS',
-    schema: Type.Integer({ minimum: 0, maximum: 365 * 24 * 3_600_000, default: 0, description: 'Messages older than this (ms) are no longer held: not replayed, not returned by the history API, and a resume from before them gets recovered: false. 0 = no expiry. ENGINE=memory and sqlite (not redis: see docs/scale-out.md).' }),
+    schema: Type.Integer({ minimum: 0, maximum: 365 * 24 * 3_600_000, default: 0, description: 'Messages older than this (ms) are no longer held: not replayed, not returned by the history API, and a resume from before them gets recovered: false. 0 = no expiry. Every engine (with ENGINE=redis, by the Redis server clock).' }),
   },
   historyMaxBytes: {
     env: 'HISTORY_MAX_BYTES',

@@ -45,6 +45,7 @@ export function createEngine(config: Config, log: Logger): Engine {
     historySize: config.historySize,
     // HISTORY_TOTAL_MAX_BYTES does not apply in Redis: there, Redis's maxmemory bounds the whole (docs/scale-out.md).
     historyMaxBytes: config.historyMaxBytes,
+    historyTtlMs: config.historyTtlMs,
     maxTopics: config.maxTopics,
     commandTimeoutMs: config.redisCommandTimeoutMs,
     log,

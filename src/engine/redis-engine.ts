@@ -31,7 +31,7 @@ import type { ClusterCounts, Engine, EngineHandler, EngineTopicStats, History, H
 import { newEpoch } from './epoch'
 import { RedisPresence } from './redis-presence'
 import { type Live, parseLive, toHeraldError, toPublication } from './redis-replies'
-import { CREATE, DELETE, PUBLISH, READ } from './redis-scripts'
+import { CREATE, DELETE, EXPIRE, PUBLISH, READ } from './redis-scripts'
 
 export interface RedisEngineOptions {
   url: string
@@ -41,6 +41,8 @@ export interface RedisEngineOptions {
   historySize: number
   /** Per-topic byte bound of the history stream; 0 = none. */
   historyMaxBytes?: number
+  /** HISTORY_TTL_MS: entries older than this (by Redis's clock) are no longer held; 0 or absent = none. */
+  historyTtlMs?: number
   maxTopics: number
   /** A command unanswered this long fails (UNAVAILABLE). Default 1000 ms. */
   commandTimeoutMs?: number
@@ -52,7 +54,8 @@ export interface RedisEngineOptions {
 type Scripted = Redis & {
   /** numkeys, then the keys, then the args (see PUBLISH). */
   heraldPublish(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<Array<[number, string]>>
-  heraldRead(meta: string, history: string, mode: 'last' | 'since', n: number, limit: number): Promise<[string, number, Array<[string, string[]]>]>
+  heraldRead(meta: string, history: string, mode: 'last' | 'since', n: number, limit: number, ttlMs: number): Promise<[string, number, Array<[string, string[]]>]>
+  heraldExpire(meta: string, history: string, ttlMs: number): Promise<number>
   heraldCreate(topics: string, meta: string, history: string, name: string, epoch: string, max: number): Promise<string>
   heraldDelete(topics: string, meta: string, history: string, name: string, channel: string): Promise<number>
 }
@@ -133,6 +136,7 @@ export class RedisEngine implements Engine {
     // The batch's key count varies: given as the first argument of each call.
     this.commands.defineCommand('heraldPublish', { lua: PUBLISH })
     this.commands.defineCommand('heraldRead', { numberOfKeys: 2, lua: READ })
+    this.commands.defineCommand('heraldExpire', { numberOfKeys: 2, lua: EXPIRE })
     this.commands.defineCommand('heraldCreate', { numberOfKeys: 3, lua: CREATE })
     this.commands.defineCommand('heraldDelete', { numberOfKeys: 3, lua: DELETE })
     this.presence = new RedisPresence({ commands: this.commands, events: this.events, prefix: options.prefix, instanceId: options.instanceId, reportMs: this.reportMs, call: (r) => this.call(r) })
@@ -185,13 +189,17 @@ export class RedisEngine implements Engine {
 
   async stats(): Promise<Map<string, EngineTopicStats>> {
     const names = await this.topicNames()
-    const pipeline = this.commands.pipeline()
+    const ttl = this.options.historyTtlMs ?? 0
+    const pipeline = this.commands.pipeline() as ReturnType<Scripted['pipeline']> & { heraldExpire(meta: string, history: string, ttlMs: number): unknown }
+    // With HISTORY_TTL_MS, an idle topic's expired entries go before they are counted (one script per topic, same pipeline).
+    if (ttl > 0) for (const name of names) pipeline.heraldExpire(this.metaKey(name), this.historyKey(name), ttl)
+    const offset = ttl > 0 ? names.length : 0
     for (const name of names) pipeline.hmget(this.metaKey(name), 's', 'b', 'ts', 'e', 'hb').xlen(this.historyKey(name))
     const replies = (await this.call(pipeline.exec())) ?? []
     const out = new Map<string, EngineTopicStats>()
     names.forEach((name, i) => {
-      const [err, meta] = replies[2 * i] ?? []
-      const len = replies[2 * i + 1]?.[1]
+      const [err, meta] = replies[offset + 2 * i] ?? []
+      const len = replies[offset + 2 * i + 1]?.[1]
       const m = meta as (string | null)[] | undefined
       if (err || !m || m[3] === null) return // deleted between the two reads
       out.set(name, {
@@ -233,7 +241,7 @@ export class RedisEngine implements Engine {
 
   private async publishBatch(batch: QueuedPublish[]): Promise<void> {
     const keys: string[] = []
-    const args: (string | number)[] = [this.options.historySize, this.options.historyMaxBytes ?? 0]
+    const args: (string | number)[] = [this.options.historySize, this.options.historyMaxBytes ?? 0, this.options.historyTtlMs ?? 0]
     for (const p of batch) {
       keys.push(this.metaKey(p.topic), this.historyKey(p.topic))
       args.push(p.before, p.after, this.channel(p.topic), p.ts)
@@ -352,7 +360,7 @@ export class RedisEngine implements Engine {
   private read(topic: string, read: HistoryRead) {
     const mode = 'last' in read ? 'last' : 'since'
     const n = 'last' in read ? Math.min(read.last, this.options.historySize) : read.sinceSeq
-    return this.call(this.commands.heraldRead(this.metaKey(topic), this.historyKey(topic), mode, n, 'limit' in read ? read.limit : 0), topic)
+    return this.call(this.commands.heraldRead(this.metaKey(topic), this.historyKey(topic), mode, n, 'limit' in read ? read.limit : 0, this.options.historyTtlMs ?? 0), topic)
   }
 
   /** Awaits a Redis reply; script errors become their HeraldError, anything else (timeout, no connection) UNAVAILABLE. */

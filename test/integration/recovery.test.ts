@@ -231,4 +231,26 @@ if (requireExternal('redis-server', redisAvailable, REDIS_HOW_TO))
         await Promise.all([a, b, c].map((s) => s!.shutdown()))
       }
     })
+
+    test('HISTORY_TTL_MS with Redis: expired messages are not replayed, not in /stats or the history API, and a resume from before them is not recovered', async () => {
+      const prefix = uniquePrefix('ttl')
+      const [a, b] = ['a', 'b'].map((id) => startServer({ engine: 'redis', redisUrl: redis.url, redisPrefix: prefix, instanceId: id, historyTtlMs: 300 }))
+      try {
+        expect(await a!.createTopic('t')).toBe(201)
+        using probe = await connect(a!.ws)
+        const { epoch } = await probe.request({ type: 'subscribe', topic: 't', client_id: 'probe' })
+        await publish(a!.ws, 't', 4)
+        expect((await rest(b!.http, 'GET', '/stats')).body.topics.t.history).toBe(4)
+        await until(async () => ((await rest(b!.http, 'GET', '/stats')).body.topics.t.history === 0 ? true : undefined), 5000, 'history to expire in Redis')
+        expect((await rest(b!.http, 'GET', '/stats')).body.topics.t.history_bytes).toBe(0)
+        expect((await rest(b!.http, 'GET', '/topics/t/messages')).body.messages).toEqual([])
+        using again = await connect(b!.ws)
+        expect(await again.request({ type: 'subscribe', topic: 't', client_id: 's', since_seq: 0, epoch })).toMatchObject({ recovered: false, missed: 4 })
+        using replay = await connect(b!.ws)
+        await replay.request({ type: 'subscribe', topic: 't', client_id: 'r', last_n: 10 })
+        await nothingElse(replay)
+      } finally {
+        await Promise.all([a, b].map((s) => s!.shutdown()))
+      }
+    })
   })
