@@ -175,6 +175,10 @@ export const options = {
     env: 'MAX_SUBSCRIPTIONS_PER_CONNECTION',
     schema: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000, description: 'Topics one connection may subscribe to; past it subscribe gets error LIMIT_EXCEEDED.' }),
   },
+  presenceListMax: {
+    env: 'PRESENCE_LIST_MAX',
+    schema: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 1000, description: 'Most client_ids GET /topics/{name}/subscribers lists (the first by client_id); its total still counts them all.' }),
+  },
   maxConnections: {
     env: 'MAX_CONNECTIONS',
     schema: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 100_000, description: 'Open WebSocket connections; a refused upgrade gets HTTP 503.' }),

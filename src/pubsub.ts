@@ -13,6 +13,7 @@ import type { Backlog, Hub } from './hub/hub'
 import type { Sink } from './hub/sink'
 import type { Subscription } from './hub/subscription'
 import type { Message } from './protocol/frames'
+import { type PresenceList, Presence } from './presence'
 import { ackFrame, now } from './protocol/server-frames'
 import { type Sync, both, isPromise, then } from './util/sync'
 
@@ -22,7 +23,16 @@ export interface SubscribeRequest {
   lastN: number
   /** Resume from this position instead of replaying lastN (since_seq + epoch). */
   resume?: RecoveryRequest
+  /** Also send this subscription join/leave info frames (src/presence.ts). */
+  presence?: boolean
   requestId?: string
+}
+
+export interface PubSubOptions {
+  /** How long an unsubscribe waits for publications the engine acknowledged but has not delivered yet (Redis). Default 1000 ms. */
+  deliveryWaitMs?: number
+  /** Most client_ids GET /topics/{name}/subscribers lists (PRESENCE_LIST_MAX). Default 1000. */
+  presenceListMax?: number
 }
 
 /** Enough for any history an engine may hold (HISTORY_SIZE is at most 1,000,000). */
@@ -71,14 +81,17 @@ export interface PubSubObserver {
 
 export class PubSub implements EngineHandler {
   private closing = false
+  private readonly presence: Presence
+  private readonly deliveryWaitMs: number
 
   constructor(
     readonly hub: Hub,
     readonly engine: Engine,
     private readonly observer: PubSubObserver = { published() {} },
-    /** How long an unsubscribe waits for publications the engine acknowledged but has not delivered yet (Redis). */
-    private readonly deliveryWaitMs = 1000,
+    options: PubSubOptions = {},
   ) {
+    this.deliveryWaitMs = options.deliveryWaitMs ?? 1000
+    this.presence = new Presence(hub, engine.presence, options.presenceListMax ?? 1000)
     engine.attach(this)
   }
 
@@ -124,12 +137,15 @@ export class PubSub implements EngineHandler {
     let history
     try {
       const read = request.resume ? { sinceSeq: request.resume.sinceSeq, limit: RESUME_READ_LIMIT } : { last: request.lastN }
-      history = this.engine.subscribe(request.topic, read)
+      // With presence, the view of other instances is loaded alongside, so that the first join/leave after the ack is right.
+      const followed = this.engine.subscribe(request.topic, read)
+      history = request.presence ? both(followed, this.presence.prepare(request.topic), (h) => h) : followed
     } catch (error) {
       this.abandon(sub)
       throw error
     }
     const activate = (h: Awaited<typeof history>) => {
+      sub.presence = request.presence === true
       if (!request.resume) return this.hub.activate(sub, ackFrame(request.requestId, request.topic, h.position), h)
       let recovery
       try {
@@ -188,6 +204,11 @@ export class PubSub implements EngineHandler {
       this.observer.published(topic, p.bytes)
       return p
     })
+  }
+
+  /** Who subscribes to `topic`, over the cluster (see Presence.list). Throws (or rejects with) TOPIC_NOT_FOUND, UNAVAILABLE. */
+  subscribers(topic: string): Sync<PresenceList> {
+    return this.presence.list(topic, this.engine.history(topic, { last: 0 }))
   }
 
   createTopic(name: string): Sync<StreamPosition> {
@@ -277,6 +298,7 @@ export class PubSub implements EngineHandler {
 
   private abandon(sub: Subscription): void {
     if (this.hub.abandon(sub)) this.engine.unsubscribe(sub.topic.name)
+    this.presence.abandoned(sub.topic.name)
   }
 
   private assertOpen(): void {

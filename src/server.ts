@@ -39,7 +39,7 @@ export function startHerald(config: Config, log: Logger = createLogger('silent')
   const accessMetrics = new AccessMetrics()
   const observer = new MetricsObserver(log)
   const hub = new Hub(config, observer)
-  const pubsub = new PubSub(hub, createEngine(config, log), observer)
+  const pubsub = new PubSub(hub, createEngine(config, log), observer, { presenceListMax: config.presenceListMax })
   const registry = createRegistry(observer, pubsub, { topicLabels: config.metricsTopicLabels, slowConsumerPolicy: config.slowConsumerPolicy })
   accessMetrics.register(registry)
   const access: AccessState = { accepting: true, connections: 0 }

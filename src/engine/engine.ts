@@ -25,6 +25,7 @@
  *   back: a seq is never delivered twice, and never silently starts at 1
  *   again under a live subscriber.
  */
+import type { PresenceTransport } from '../presence'
 import type { Message } from '../protocol/frames'
 import type { Sync } from '../util/sync'
 
@@ -115,6 +116,8 @@ export interface Engine {
   readonly kind: string
   /** This instance's id (INSTANCE_ID): shown in /health and logs. */
   readonly instanceId: string
+  /** How presence travels between instances; absent for an engine of one instance (memory, sqlite): presence is then this instance's own. */
+  readonly presence?: PresenceTransport
   /** Must be called once, before anything else. */
   attach(handler: EngineHandler): void
   /** True while the engine can serve (Redis: both connections up). /ready answers 503 while false. */

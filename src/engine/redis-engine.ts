@@ -29,6 +29,7 @@ import type { Message } from '../protocol/frames'
 import { eventFrameParts } from '../protocol/server-frames'
 import type { ClusterCounts, Engine, EngineHandler, EngineTopicStats, History, HistoryRead, Published, StreamPosition } from './engine'
 import { newEpoch } from './epoch'
+import { RedisPresence } from './redis-presence'
 import { type Live, parseLive, toHeraldError, toPublication } from './redis-replies'
 import { CREATE, DELETE, EXPIRE, PUBLISH, READ } from './redis-scripts'
 
@@ -72,7 +73,6 @@ interface QueuedPublish {
 /** Publishes per script call: bounds one script's run time in Redis (which serves nobody else meanwhile). */
 const MAX_BATCH = 200
 
-
 /** A topic this instance follows. */
 class Followed {
   /** Unknown until the first read after SUBSCRIBE. */
@@ -100,6 +100,8 @@ export class RedisEngine implements Engine {
   readonly instanceId: string
   private readonly commands: Scripted
   private readonly events: Redis
+  /** Presence between instances (redis-presence.ts): its own keys and channels, on these two connections. */
+  readonly presence: RedisPresence
   private readonly followed = new Map<string, Followed>()
   private batch: QueuedPublish[] = []
   private batchesInFlight = 0
@@ -137,6 +139,7 @@ export class RedisEngine implements Engine {
     this.commands.defineCommand('heraldExpire', { numberOfKeys: 2, lua: EXPIRE })
     this.commands.defineCommand('heraldCreate', { numberOfKeys: 3, lua: CREATE })
     this.commands.defineCommand('heraldDelete', { numberOfKeys: 3, lua: DELETE })
+    this.presence = new RedisPresence({ commands: this.commands, events: this.events, prefix: options.prefix, instanceId: options.instanceId, reportMs: this.reportMs, call: (r) => this.call(r) })
 
     const log = options.log
     // Without an 'error' listener a dropped connection would be an uncaught exception; ioredis reconnects by itself.
@@ -326,6 +329,7 @@ export class RedisEngine implements Engine {
     clearInterval(this.reportTimer)
     clearInterval(this.probeTimer)
     try {
+      await Promise.race([this.presence.close(), Bun.sleep(this.timeoutMs)])
       await Promise.race([this.commands.multi().del(this.instanceKey(this.instanceId)).zrem(this.instancesKey, this.instanceId).exec(), Bun.sleep(this.timeoutMs)])
     } catch {}
     this.closed = true

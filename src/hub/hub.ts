@@ -43,6 +43,20 @@ export interface HubOptions {
   maxQueuedBytesPerConnection?: number
 }
 
+/**
+ * Told when a subscription becomes active (every activate, a re-subscribe
+ * included) and when an active one ends (unsubscribe, disconnect, eviction,
+ * shutdown), and when a topic ends here (deleted or lost: its subscriptions
+ * end without `ended`). Presence listens; the publish path never calls it.
+ */
+export interface SubscriptionListener {
+  started(sub: Subscription): void
+  ended(sub: Subscription): void
+  topicGone(topic: string): void
+}
+
+const NO_LISTENER: SubscriptionListener = { started() {}, ended() {}, topicGone() {} }
+
 /** What waits inside this instance for slow sockets, for the metrics. */
 export interface Backlog {
   /** Frames waiting in subscription queues and reply queues, summed over connections. */
@@ -66,6 +80,7 @@ export class Hub {
   /** When the pending flush was queued (performance.now()), for the flush-delay metric. */
   private flushQueuedAt = 0
   private readonly maxQueuedBytes: number
+  private listener: SubscriptionListener = NO_LISTENER
 
   constructor(
     private readonly options: HubOptions,
@@ -77,6 +92,11 @@ export class Hub {
   /** A connection whose sink is backed up and holds more unsent replies than this is closed as a slow consumer. */
   private get maxPendingReplies(): number {
     return this.options.queueSize + this.options.historySize
+  }
+
+  /** Sets the one subscription listener (presence). */
+  listen(listener: SubscriptionListener): void {
+    this.listener = listener
   }
 
   /** Registers a connection. Nothing is sent on connect. */
@@ -157,7 +177,9 @@ export class Hub {
       if (held) for (let p = held.shift(); p !== undefined; p = held.shift()) if (p.seq > after) this.offer(sub, this.frame(p.frame, p.bytes, true))
     }
     this.checkQueued(connection)
+    if (connection.closed) return
     this.schedule(connection)
+    this.listener.started(sub)
   }
 
   /**
@@ -242,6 +264,7 @@ export class Hub {
     topic.subscribers.clear()
     topic.dropped = 0
     this.wake(topic, true)
+    this.listener.topicGone(topicName)
     if (topic.pending.size > 0) return false
     this.topics.delete(topicName)
     return true
@@ -354,8 +377,9 @@ export class Hub {
   /** Removes `sub` from its topic; drops the topic when nobody here subscribes any more. Returns true then. */
   private detach(sub: Subscription): boolean {
     const topic = sub.topic
-    topic.subscribers.delete(sub)
+    const wasActive = topic.subscribers.delete(sub)
     topic.pending.delete(sub)
+    if (wasActive) this.listener.ended(sub)
     if (topic.size > 0 || this.topics.get(topic.name) !== topic) return false
     if (topic.dropped === 0) this.topics.delete(topic.name)
     return true

@@ -21,6 +21,10 @@ export class Subscription {
   pending = true
   /** Publications that arrived while pending, oldest first (at most the queue's capacity). */
   held: Ring<Publication> | undefined
+  /** The subscribe asked for presence events (join/leave of client_ids on the topic). */
+  presence = false
+  /** The client_id presence counts this subscription under while it is active (src/presence.ts); undefined when not counted. */
+  counted: string | undefined
 
   constructor(
     readonly connection: Connection,

@@ -88,7 +88,7 @@ export function dispatchFrame(c: ClientContext, received: unknown): 'ok' | 'abus
       case 'subscribe': {
         // The ack (with seq and epoch) is queued by the subscribe itself, so that it precedes the replay.
         const resume = frame.since_seq !== undefined ? { sinceSeq: frame.since_seq, epoch: frame.epoch! } : undefined
-        const request = { topic: frame.topic, clientId: frame.client_id, lastN: frame.last_n ?? 0, resume, requestId: id }
+        const request = { topic: frame.topic, clientId: frame.client_id, lastN: frame.last_n ?? 0, resume, presence: frame.presence === true, requestId: id }
         const subscribe = () => {
           permissions.assertClientId(request.clientId)
           permissions.assertSubscribe(request.topic)

@@ -51,6 +51,12 @@ export const SubscribeFrame = Type.Object({
     }),
   ),
   epoch: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_EPOCH_LENGTH, description: 'With since_seq: the epoch that seq counts in (from an ack or an event’s topic position).', error: `epoch must be a string of 1–${MAX_EPOCH_LENGTH} characters` })),
+  presence: Type.Optional(
+    Type.Boolean({
+      description: 'Also get info join/leave frames: when a client_id’s first subscription to the topic starts, or its last one ends (over the cluster with ENGINE=redis). Default false.',
+      error: 'presence must be a boolean',
+    }),
+  ),
   request_id: RequestId,
 })
 
@@ -149,8 +155,11 @@ export const PongFrame = Type.Object({
 export const InfoFrame = Type.Object({
   type: Type.Literal('info'),
   topic: Type.Optional(TopicName),
-  msg: Type.Union([Type.Literal('topic_deleted'), Type.Literal('ping'), Type.Literal('server_shutdown'), Type.Literal('unsubscribed')]),
+  msg: Type.Union([Type.Literal('topic_deleted'), Type.Literal('ping'), Type.Literal('server_shutdown'), Type.Literal('unsubscribed'), Type.Literal('join'), Type.Literal('leave')], {
+    description: 'join / leave: only to a subscription made with presence: true — client_id’s first subscription to the topic started, or its last one ended.',
+  }),
   reason: Type.Optional(Type.String({ description: 'Why (unsubscribed: the refreshed token no longer allows the topic).' })),
+  client_id: Type.Optional(Type.String({ description: 'With join / leave: the client_id that joined or left.' })),
   ts: Ts,
 })
 

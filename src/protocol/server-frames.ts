@@ -57,3 +57,8 @@ export function pongFrame(requestId: string | undefined): string {
 export function infoFrame(msg: 'topic_deleted' | 'ping' | 'server_shutdown' | 'unsubscribed', topic?: string, reason?: string): string {
   return JSON.stringify({ type: 'info', topic, msg, reason, ts: now() })
 }
+
+/** A presence event for a subscription that asked for them: `clientId`'s first subscription to `topic` started (join) or its last ended (leave). */
+export function presenceFrame(topic: string, msg: 'join' | 'leave', clientId: string): string {
+  return JSON.stringify({ type: 'info', topic, msg, client_id: clientId, ts: now() })
+}

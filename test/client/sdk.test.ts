@@ -317,5 +317,46 @@ describe('HeraldClient against a real server', () => {
     expect(info).toMatchObject({ resubscribed: true, wasRecovering: true, recovered: false, missed: 15 })
     expect(seqs).toEqual([1, 2, 3, 24])
   })
-  test.todo('presence: true → presence join/leave events (needs the presence server side of issue 13)')
+
+  test('presence: true → presence join/leave events: its own join, one join and one leave for a client_id on two clients; none without presence', async () => {
+    await using server = startServer()
+    await server.createTopic('room')
+    const watcher = new HeraldClient(server.http, { clientId: 'w' })
+    const plain = new HeraldClient(server.http, { clientId: 'p' })
+    const bobs = [new HeraldClient(server.http, { clientId: 'bob' }), new HeraldClient(server.http, { clientId: 'bob' })]
+    try {
+      await Promise.all([watcher, plain, ...bobs].map((c) => c.connect()))
+      const sub = watcher.subscribe('room', { presence: true })
+      const seen: Array<{ msg: string; client_id: string }> = []
+      sub.on('presence', (p) => seen.push(p))
+      const own = nextEvent(sub, 'presence')
+      await sub.ready
+      expect(await own).toEqual({ msg: 'join', client_id: 'w' })
+      const quiet = plain.subscribe('room')
+      const plainSeen: unknown[] = []
+      quiet.on('presence', (p) => plainSeen.push(p))
+      await quiet.ready
+      const joinP = nextEvent(sub, 'presence', (p) => p.client_id === 'p')
+      expect(await joinP).toEqual({ msg: 'join', client_id: 'p' })
+      const bobJoin = nextEvent(sub, 'presence', (p) => p.client_id === 'bob')
+      const bobSubs = bobs.map((b) => b.subscribe('room'))
+      await Promise.all(bobSubs.map((b) => b.ready))
+      expect(await bobJoin).toEqual({ msg: 'join', client_id: 'bob' })
+      await bobSubs[0]!.unsubscribe()
+      const bobLeave = nextEvent(sub, 'presence', (p) => p.client_id === 'bob')
+      await bobSubs[1]!.unsubscribe()
+      expect(await bobLeave).toEqual({ msg: 'leave', client_id: 'bob' })
+      expect(seen).toEqual([
+        { msg: 'join', client_id: 'w' },
+        { msg: 'join', client_id: 'p' },
+        { msg: 'join', client_id: 'bob' },
+        { msg: 'leave', client_id: 'bob' },
+      ])
+      // Every presence frame reached the watcher before this round trip's pong; the plain subscription got none.
+      await plain.ping()
+      expect(plainSeen).toEqual([])
+    } finally {
+      for (const c of [watcher, plain, ...bobs]) c.close()
+    }
+  })
 })

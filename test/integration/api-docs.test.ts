@@ -24,8 +24,11 @@ describe('OpenAPI', () => {
     expect(result.valid ? [] : result.errors).toEqual([])
     expect(result.valid).toBe(true)
 
-    expect(Object.keys(doc.paths).sort()).toEqual(['/asyncapi.json', '/health', '/metrics', '/ready', '/stats', '/topics', '/topics/{name}', '/topics/{name}/messages'])
+    expect(Object.keys(doc.paths).sort()).toEqual(['/asyncapi.json', '/health', '/metrics', '/ready', '/stats', '/topics', '/topics/{name}', '/topics/{name}/messages', '/topics/{name}/subscribers'])
     expect(doc.paths['/topics/{name}/messages'].post.responses['201']).toBeDefined()
+    const presence = doc.paths['/topics/{name}/subscribers'].get
+    expect(Object.keys(presence.responses['200'].content['application/json'].schema.properties).sort()).toEqual(['subscribers', 'topic', 'total'])
+    expect(presence.responses['404']).toBeDefined()
     expect(doc.paths['/topics/{name}/messages'].get.parameters.map((p: any) => p.name).sort()).toEqual(['last', 'limit', 'name', 'since_seq'])
     expect(doc.components.securitySchemes.apiKey).toEqual(expect.objectContaining({ type: 'apiKey', in: 'header', name: 'X-API-Key' }))
     expect(doc.security).toEqual([{ apiKey: [] }])

@@ -1,0 +1,50 @@
+/**
+ * Presence in the core, with fake sinks (no sockets): the ends of a
+ * subscription that the hub decides by itself (a slow consumer evicted, the
+ * shutdown's closeAll) are leaves too.
+ */
+import { describe, expect, test } from 'bun:test'
+import { FakeSink } from '../helpers/fake-sink'
+import { dispatch, memoryPubSub, sync } from '../helpers/pubsub'
+import { uuid } from '../helpers/ws-client'
+
+/** Lets the hub's end-of-turn flush run. */
+const flushed = () => new Promise<void>((resolve) => setImmediate(resolve))
+const presenceOf = (sink: FakeSink) => sink.take().filter((f) => f.type === 'info' && (f.msg === 'join' || f.msg === 'leave')).map((f) => [f.msg, f.client_id])
+
+describe('presence in the hub', () => {
+  test('a slow consumer evicted by the hub (SLOW_CONSUMER_POLICY=disconnect) leaves', async () => {
+    const pubsub = memoryPubSub({ queueSize: 2, slowConsumerPolicy: 'disconnect' })
+    pubsub.createTopic('t')
+    const watcherSink = new FakeSink()
+    const watcher = pubsub.connect(watcherSink)
+    dispatch(pubsub, watcher, { type: 'subscribe', topic: 't', client_id: 'w', presence: true })
+    const slowSink = new FakeSink()
+    const slow = pubsub.connect(slowSink)
+    dispatch(pubsub, slow, { type: 'subscribe', topic: 't', client_id: 'slow' })
+    await flushed()
+    expect(presenceOf(watcherSink)).toEqual([['join', 'w'], ['join', 'slow']])
+    slowSink.stall()
+    const publisher = pubsub.connect(new FakeSink())
+    for (let i = 0; i < 5; i++) dispatch(pubsub, publisher, { type: 'publish', topic: 't', message: { id: uuid(), payload: i } })
+    await flushed()
+    expect(slowSink.closedWith?.code).toBe(4000)
+    expect(presenceOf(watcherSink)).toEqual([['leave', 'slow']])
+  })
+
+  test('closeAll (shutdown) ends every subscription: nobody is present afterwards', async () => {
+    const pubsub = memoryPubSub()
+    pubsub.createTopic('t')
+    const sinks = [new FakeSink(), new FakeSink()]
+    const [a, b] = sinks.map((s) => pubsub.connect(s))
+    dispatch(pubsub, a!, { type: 'subscribe', topic: 't', client_id: 'a', presence: true })
+    dispatch(pubsub, b!, { type: 'subscribe', topic: 't', client_id: 'b' })
+    await flushed()
+    expect(presenceOf(sinks[0]!)).toEqual([['join', 'a'], ['join', 'b']])
+    expect(sync(pubsub.subscribers('t')).total).toBe(2)
+    pubsub.closeAll(1001, 'shutdown')
+    await flushed()
+    expect(sinks.every((s) => s.closedWith?.code === 1001)).toBe(true)
+    expect(sync(pubsub.subscribers('t'))).toEqual({ topic: 't', subscribers: [], total: 0 })
+  })
+})
