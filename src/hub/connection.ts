@@ -57,6 +57,8 @@ export class Connection {
   /** The sink is backed up; waiting for drain before the next flush. */
   stalled = false
   closed = false
+  /** Topics left without a local subscriber when the hub evicted this connection, until the transport's disconnect takes them. */
+  private abandoned: string[] = []
   /** SLOW_CONSUMER notices queued or written since the hub last looked; it reports and clears them. */
   readonly notices: Array<{ topic: string; dropped: number }> = []
   private readonly written: FlushResult = { frames: 0, bytes: 0, events: 0 }
@@ -66,6 +68,17 @@ export class Connection {
     readonly sink: Sink,
     private readonly highWater: number,
   ) {}
+
+  abandon(topics: string[]): void {
+    this.abandoned.push(...topics)
+  }
+
+  /** The topics of `abandon`, once: the engine stops following them. */
+  takeAbandoned(): string[] {
+    const topics = this.abandoned
+    this.abandoned = []
+    return topics
+  }
 
   /** Appends a reply; its serial must be newer than every frame already queued here (the hub's counter guarantees it). */
   pushReply(frame: OutboundFrame): void {

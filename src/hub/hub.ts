@@ -111,7 +111,8 @@ export class Hub {
    * topics that have no local subscriber left (the caller stops following them).
    */
   disconnect(connection: Connection): string[] {
-    if (connection.closed) return []
+    // Evicted by the hub itself (slow consumer): the topics it left are handed over now, when the transport reports the close.
+    if (connection.closed) return connection.takeAbandoned()
     connection.closed = true
     const emptied: string[] = []
     for (const sub of connection.subscriptions.values()) if (this.detach(sub)) emptied.push(sub.topic.name)
@@ -434,7 +435,8 @@ export class Hub {
     connection.sink.send(errorFrame(undefined, ErrorCode.SLOW_CONSUMER, why))
     this.observer.slowConsumer('disconnect', { connection: connection.id, reason: why })
     connection.sink.close(CloseCode.SLOW_CONSUMER, CloseReason.SLOW_CONSUMER, 'after-delivery')
-    this.disconnect(connection)
+    // Kept for the transport's disconnect (through PubSub), which releases the engine's follow of these topics.
+    connection.abandon(this.disconnect(connection))
   }
 
   private schedule(connection: Connection): void {

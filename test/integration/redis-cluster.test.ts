@@ -128,3 +128,46 @@ if (requireExternal('redis-server', redisAvailable, REDIS_HOW_TO))
       for (const cl of clients) cl.close()
     })
   })
+
+if (requireExternal('redis-server', redisAvailable, REDIS_HOW_TO))
+  describe('ENGINE=redis: an evicted slow consumer releases what the instance follows', () => {
+    let redis: TestRedis
+    beforeAll(async () => {
+      redis = await startRedis()
+    })
+    afterAll(async () => {
+      await redis[Symbol.asyncDispose]()
+    })
+
+    test('its topic’s channel is unsubscribed once its socket is closed, as after a normal disconnect', async () => {
+      const { rawConnect } = await import('../helpers/raw-ws')
+      const { default: Redis } = await import('ioredis')
+      const prefix = uniquePrefix('evicted')
+      await using server = startServer({ engine: 'redis', redisUrl: redis.url, redisPrefix: prefix, slowConsumerPolicy: 'disconnect', queueSize: 5, socketHighWaterBytes: 16 * 1024, closeFlushTimeoutMs: 500 })
+      const probe = new Redis(redis.url)
+      const followers = async () => ((await probe.pubsub('NUMSUB', `${prefix}:events:t`)) as [string, number])[1]
+      try {
+        expect(await server.createTopic('t')).toBe(201)
+        const slow = await rawConnect(server.port)
+        await slow.subscribe('t', 'slow')
+        slow.pause()
+        expect(await followers()).toBe(1)
+        using pub = await connect(server.ws)
+        const pad = 'x'.repeat(16 * 1024)
+        await until(
+          async () => {
+            for (let i = 0; i < 50; i++) pub.send({ type: 'publish', topic: 't', message: { id: uuid(), payload: pad } })
+            await pub.request({ type: 'ping' }, 5000)
+            return (await rest(server.http, 'GET', '/health')).body.subscribers === 0 ? true : undefined
+          },
+          20_000,
+          'the slow subscriber to be evicted',
+        )
+        // Its socket is dropped after CLOSE_FLUSH_TIMEOUT_MS (it never reads); then nobody here follows the topic.
+        await until(async () => ((await followers()) === 0 ? true : undefined), 10_000, 'the channel to be unsubscribed')
+        slow.destroy()
+      } finally {
+        probe.disconnect()
+      }
+    }, 40_000)
+  })
