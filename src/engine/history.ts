@@ -10,6 +10,7 @@
  * memory held by history is at most about twice HISTORY_TOTAL_MAX_BYTES.
  */
 import { Ring } from '../util/ring'
+import type { HistoryRead } from './engine'
 
 /** What history needs of a stored frame. */
 export interface HistoryEntry {
@@ -114,6 +115,20 @@ export class History<T extends HistoryEntry> {
     if (evicted !== undefined) this.account(-evicted.bytes, -1)
     while (this.bytes > this.maxBytes) this.account(-this.ring.shift()!.bytes, -1)
     this.budget.added(this as History<HistoryEntry>, this.appended - 1)
+  }
+
+  /**
+   * What `read` asks for, oldest first, from a history whose newest message
+   * has seq `latest` (what is held is contiguous up to it: seqs
+   * latest - size + 1 … latest). Expired messages are dropped first.
+   */
+  read(latest: number, read: HistoryRead): T[] {
+    this.expire()
+    if ('last' in read) return read.last > 0 ? this.ring.last(read.last) : []
+    const from = Math.max(read.sinceSeq + 1, latest - this.ring.size + 1)
+    const count = Math.min(read.limit, latest - from + 1)
+    if (count <= 0) return []
+    return this.ring.last(latest - from + 1).slice(0, count)
   }
 
   /** The newest `k` entries (fewer if fewer are held), oldest first. */

@@ -129,7 +129,7 @@ export class MemoryEngine implements Engine {
 
   history(topicName: string, read: HistoryRead): History {
     const topic = this.topic(topicName)
-    return { position: topic.position(), publications: readHistory(topic, read) }
+    return { position: topic.position(), publications: topic.history.read(topic.seq, read) }
   }
 
   /** Every publication already goes to the handler (the hub ignores topics nobody here subscribes to), so following is only a read. */
@@ -153,15 +153,4 @@ export class MemoryEngine implements Engine {
     if (!topic) throw new HeraldError(ErrorCode.TOPIC_NOT_FOUND, `Topic '${name}' does not exist`)
     return topic
   }
-}
-
-function readHistory(topic: MemoryTopic, read: HistoryRead): Publication[] {
-  topic.history.expire()
-  if ('last' in read) return read.last > 0 ? topic.history.last(read.last) : []
-  // Held seqs are contiguous, the newest being topic.seq.
-  const oldest = topic.seq - topic.history.size + 1
-  const from = Math.max(read.sinceSeq + 1, oldest)
-  const count = Math.min(read.limit, topic.seq - from + 1)
-  if (count <= 0) return []
-  return topic.history.last(topic.seq - from + 1).slice(0, count)
 }

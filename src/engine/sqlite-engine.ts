@@ -223,7 +223,7 @@ export class SqliteEngine implements Engine {
 
   history(topicName: string, read: HistoryRead): History {
     const topic = this.topic(topicName)
-    return { position: topic.position(), publications: readHistory(topic, read) }
+    return { position: topic.position(), publications: topic.history.read(topic.seq, read) }
   }
 
   /** Publications go to the handler after each commit (the hub ignores topics nobody here subscribes to), so following is only a read. */
@@ -408,14 +408,4 @@ function describeSqliteError(error: unknown): string {
   const code = (error as { code?: unknown }).code
   const message = error.message.replace(/\s+/g, ' ').trim()
   return typeof code === 'string' && !message.includes(code) ? `${message} (${code})` : message
-}
-
-function readHistory(topic: DurableTopic, read: HistoryRead): Publication[] {
-  topic.history.expire()
-  if ('last' in read) return read.last > 0 ? topic.history.last(read.last) : []
-  const oldest = topic.oldestHeld()
-  const from = Math.max(read.sinceSeq + 1, oldest)
-  const count = Math.min(read.limit, topic.seq - from + 1)
-  if (count <= 0) return []
-  return topic.history.last(topic.seq - from + 1).slice(0, count)
 }
