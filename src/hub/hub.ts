@@ -174,8 +174,15 @@ export class Hub {
       sub.topic.subscribers.add(sub)
       const held = sub.held
       sub.held = undefined
+      sub.heldBytes = 0
       const after = history.position.seq
-      if (held) for (let p = held.shift(); p !== undefined; p = held.shift()) if (p.seq > after) this.offer(sub, this.frame(p.frame, p.bytes, true))
+      if (held)
+        for (let p = held.shift(); p !== undefined; p = held.shift()) {
+          if (p.seq <= after) continue
+          // As on the live path: a full queue on a socket that can take bytes is written out, not dropped.
+          if (sub.queue.size === sub.queue.capacity && !connection.stalled) this.flushConnection(connection)
+          this.offer(sub, this.frame(p.frame, p.bytes, true))
+        }
     }
     this.checkQueued(connection)
     if (connection.closed) return
@@ -218,12 +225,15 @@ export class Hub {
     if (publication.seq > topic.lastSeq) topic.lastSeq = publication.seq
     if (topic.waiters.length > 0) this.wake(topic)
     if (topic.pending.size > 0)
-      for (const sub of topic.pending) {
-        sub.held ??= new Ring(this.options.queueSize)
-        if (sub.held.push(publication) !== undefined) {
-          sub.unreported++
-          this.countDrop(sub)
-        }
+      for (const sub of [...topic.pending]) {
+        // Held while the engine answers the subscribe: the subscriber is not slow, so nothing is dropped;
+        // what is held counts against the connection's byte budget, past which it is evicted.
+        sub.held ??= new Ring(Number.MAX_SAFE_INTEGER)
+        sub.held.push(publication)
+        sub.heldBytes += publication.bytes
+        const connection = sub.connection
+        if (connection.queuedBytes + sub.heldBytes > this.maxQueuedBytes)
+          this.evictSlow(connection, `more than ${this.maxQueuedBytes} bytes waiting for a subscribe to complete: disconnecting`)
       }
     if (topic.subscribers.size === 0) return
     const frame = this.frame(publication.frame, publication.bytes, true)

@@ -10,17 +10,20 @@ import type { LocalTopic } from './local-topic'
  *
  * A new subscription starts `pending`: the engine is still reading its
  * position and replay (an asynchronous engine takes a round trip). Live
- * publications that arrive meanwhile wait in `held` (bounded like the queue,
- * drop-oldest); `Hub.activate` queues the ack and the replay, then those of
- * them newer than the replay.
+ * publications that arrive meanwhile wait in `held` (nothing dropped: the
+ * subscriber is not slow, the engine is; bounded by the connection's byte
+ * budget, MAX_QUEUED_BYTES_PER_CONNECTION); `Hub.activate` queues the ack and
+ * the replay, then those of them newer than the replay.
  */
 export class Subscription {
   readonly queue: Ring<OutboundFrame>
   /** Messages dropped in the current overflow episode, not yet reported to the client (SLOW_CONSUMER notice). */
   unreported = 0
   pending = true
-  /** Publications that arrived while pending, oldest first (at most the queue's capacity). */
+  /** Publications that arrived while pending, oldest first. */
   held: Ring<Publication> | undefined
+  /** UTF-8 bytes of `held`. */
+  heldBytes = 0
   /** The subscribe asked for presence events (join/leave of client_ids on the topic). */
   presence = false
   /** The client_id presence counts this subscription under while it is active (src/presence.ts); undefined when not counted. */
