@@ -273,6 +273,7 @@ export class HeraldClient extends Emitter<ClientEvents> implements SubscriptionH
     if (this.settle(frame.request_id, (entry) => entry.reject(error))) return
     if (frame.error.code === 'SLOW_CONSUMER' && frame.topic !== undefined) {
       // Today the count is only in the sentence; prefer the field when the server sends one.
+      // The field; the sentence only for a server older than the field.
       const dropped = frame.error.dropped ?? Number(/dropped (\d+)/.exec(frame.error.message)?.[1] ?? NaN)
       this.subs.get(frame.topic)?.slowConsumer({ dropped: Number.isFinite(dropped) ? dropped : undefined, message: frame.error.message })
       return

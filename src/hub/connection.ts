@@ -12,8 +12,7 @@
  *   sink's buffered amount until the cork ends. What does not fit stays in the
  *   queues, where drop-oldest applies.
  */
-import { ErrorCode } from '../errors'
-import { errorFrame } from '../protocol/server-frames'
+import { slowConsumerFrame } from '../protocol/server-frames'
 import type { Sink } from './sink'
 import type { Subscription } from './subscription'
 
@@ -265,10 +264,5 @@ function slowConsumerNotice(sub: Subscription): string {
   const dropped = sub.unreported
   sub.unreported = 0
   sub.connection.notices.push({ topic: sub.topic.name, dropped })
-  return errorFrame(
-    undefined,
-    ErrorCode.SLOW_CONSUMER,
-    `dropped ${dropped} oldest message(s) on topic '${sub.topic.name}': subscriber too slow (queue size ${sub.queue.capacity})`,
-    sub.topic.name,
-  )
+  return slowConsumerFrame(sub.topic.name, dropped, sub.queue.capacity)
 }

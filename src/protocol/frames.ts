@@ -142,7 +142,11 @@ export const ErrorFrame = Type.Object({
   type: Type.Literal('error'),
   request_id: Type.Optional(Type.String()),
   topic: Type.Optional(Type.String()),
-  error: Type.Object({ code: Type.String(), message: Type.String() }),
+  error: Type.Object({
+    code: Type.String(),
+    message: Type.String(),
+    dropped: Type.Optional(Type.Integer({ minimum: 1, description: 'On a SLOW_CONSUMER notice (drop_oldest): how many messages of the topic were dropped in this episode — the seq gap after it. The message says the same for people.' })),
+  }),
   ts: Ts,
 })
 

@@ -50,6 +50,12 @@ export function errorFrame(requestId: string | undefined, code: ErrorCode, messa
   return JSON.stringify({ type: 'error', request_id: requestId, topic, error: { code, message }, ts: now() })
 }
 
+/** The SLOW_CONSUMER notice of a drop-oldest episode: the count as a field (`dropped`) and in the sentence. */
+export function slowConsumerFrame(topic: string, dropped: number, queueSize: number): string {
+  const message = `dropped ${dropped} oldest message(s) on topic '${topic}': subscriber too slow (queue size ${queueSize})`
+  return JSON.stringify({ type: 'error', topic, error: { code: 'SLOW_CONSUMER', message, dropped }, ts: now() })
+}
+
 export function pongFrame(requestId: string | undefined): string {
   return JSON.stringify({ type: 'pong', request_id: requestId, ts: now() })
 }

@@ -99,6 +99,7 @@ describe('MAX_QUEUED_BYTES_PER_CONNECTION', () => {
     const notice = frames.find((f) => f.type === 'error')!
     expect(notice.error.code).toBe('SLOW_CONSUMER')
     expect(notice.error.message).toContain(`dropped ${dropped} oldest`)
+    expect(notice.error.dropped).toBe(dropped) // the count as a field, for programs
     const seqs = frames.filter((f) => f.type === 'event').map((f) => f.seq)
     expect(seqs).toEqual(Array.from({ length: 50 - dropped }, (_, i) => dropped + 1 + i))
   })
