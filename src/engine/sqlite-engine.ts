@@ -102,6 +102,9 @@ interface Pending {
   reject(error: unknown): void
 }
 
+/** Rows per multi-row INSERT (4 values each; SQLite allows 32,766 bound values). */
+const INSERT_CHUNK = 64
+
 /** How often history is expired and trimmed rows deleted while nothing is published. */
 const SWEEP_MS = 1000
 
@@ -134,11 +137,12 @@ export class SqliteEngine implements Engine {
   private batch: Pending[] = []
   private commitQueued = false
   private readonly sweep: ReturnType<typeof setInterval>
+  /** Multi-row INSERT statements by row count (see insertRows). */
+  private readonly inserts = new Map<number, Statement>()
   private readonly sql: {
     insertTopic: Statement
     deleteTopic: Statement
     deleteTopicMessages: Statement
-    insertMessage: Statement
     updateTopic: Statement
     trim: Statement
   }
@@ -151,7 +155,6 @@ export class SqliteEngine implements Engine {
       insertTopic: this.db.prepare('INSERT INTO topics (name, epoch, seq, bytes, last_publish) VALUES (?, ?, 0, 0, NULL)'),
       deleteTopic: this.db.prepare('DELETE FROM topics WHERE name = ?'),
       deleteTopicMessages: this.db.prepare('DELETE FROM messages WHERE topic = ?'),
-      insertMessage: this.db.prepare('INSERT INTO messages (topic, seq, at, frame) VALUES (?, ?, ?, ?)'),
       updateTopic: this.db.prepare('UPDATE topics SET seq = ?, bytes = ?, last_publish = ? WHERE name = ?'),
       trim: this.db.prepare('DELETE FROM messages WHERE topic = ? AND seq < ?'),
     }
@@ -243,7 +246,7 @@ export class SqliteEngine implements Engine {
     clearInterval(this.sweep)
     if (this.batch.length > 0) this.commit()
     // Statements hold the connection open (SQLite closes a connection only when none is left): finalize them first.
-    for (const statement of Object.values(this.sql)) statement.finalize()
+    for (const statement of [...Object.values(this.sql), ...this.inserts.values()]) statement.finalize()
     this.db.close()
   }
 
@@ -272,10 +275,7 @@ export class SqliteEngine implements Engine {
     }
     try {
       this.db.transaction(() => {
-        for (const p of batch) {
-          const pub = p.publication
-          this.sql.insertMessage.run(pub.topic, pub.seq, pub.at, pub.frame)
-        }
+        this.insertRows(batch)
         for (const [topic, t] of touched) this.sql.updateTopic.run(t.seq, t.bytes, t.ts, topic.name)
         this.trimRows()
       })()
@@ -295,6 +295,31 @@ export class SqliteEngine implements Engine {
       topic.history.push(pub)
       this.handler.publication(pub)
       p.resolve({ seq: pub.seq, epoch: topic.epoch, bytes: pub.bytes })
+    }
+  }
+
+  /**
+   * Inserts the batch's rows with multi-row INSERTs of up to INSERT_CHUNK rows
+   * (one statement step per chunk instead of one per message: the insert was
+   * most of a publish's cost). Statements are prepared once per chunk size.
+   */
+  private insertRows(batch: Pending[]): void {
+    for (let i = 0; i < batch.length; i += INSERT_CHUNK) {
+      const rows = Math.min(INSERT_CHUNK, batch.length - i)
+      let statement = this.inserts.get(rows)
+      if (!statement) {
+        statement = this.db.prepare(`INSERT INTO messages (topic, seq, at, frame) VALUES ${Array.from({ length: rows }, () => '(?, ?, ?, ?)').join(', ')}`)
+        this.inserts.set(rows, statement)
+      }
+      const values: Array<string | number> = new Array(rows * 4)
+      for (let k = 0; k < rows; k++) {
+        const pub = batch[i + k]!.publication
+        values[4 * k] = pub.topic
+        values[4 * k + 1] = pub.seq
+        values[4 * k + 2] = pub.at
+        values[4 * k + 3] = pub.frame
+      }
+      statement.run(...values)
     }
   }
 
