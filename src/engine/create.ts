@@ -3,7 +3,7 @@ import { hostname } from 'node:os'
 import type { Config } from '../config'
 import type { Logger } from '../log'
 import type { Engine } from './engine'
-import { MemoryEngine } from './memory-engine'
+import { MemoryEngine, type MemoryEngineOptions } from './memory-engine'
 
 /** INSTANCE_ID, or the hostname plus a random suffix (two instances on one host must differ). */
 export function instanceIdOf(config: Pick<Config, 'instanceId'>): string {
@@ -14,27 +14,20 @@ export function instanceIdOf(config: Pick<Config, 'instanceId'>): string {
 
 export function createEngine(config: Config, log: Logger): Engine {
   const instanceId = instanceIdOf(config)
-  if (config.engine === 'memory')
-    return new MemoryEngine({
-      historySize: config.historySize,
-      historyMaxBytes: config.historyMaxBytes,
-      historyTotalMaxBytes: config.historyTotalMaxBytes,
-      historyTtlMs: config.historyTtlMs,
-      maxTopics: config.maxTopics,
-      instanceId,
-    })
+  // The embedded engines (memory, sqlite) take the same history limits.
+  const embedded: MemoryEngineOptions = {
+    historySize: config.historySize,
+    historyMaxBytes: config.historyMaxBytes,
+    historyTotalMaxBytes: config.historyTotalMaxBytes,
+    historyTtlMs: config.historyTtlMs,
+    maxTopics: config.maxTopics,
+    instanceId,
+  }
+  if (config.engine === 'memory') return new MemoryEngine(embedded)
   if (config.engine === 'sqlite') {
     // Loaded only when used, like the Redis engine.
     const { SqliteEngine } = require('./sqlite-engine') as typeof import('./sqlite-engine')
-    return new SqliteEngine({
-      path: config.sqlitePath,
-      historySize: config.historySize,
-      historyMaxBytes: config.historyMaxBytes,
-      historyTotalMaxBytes: config.historyTotalMaxBytes,
-      historyTtlMs: config.historyTtlMs,
-      maxTopics: config.maxTopics,
-      instanceId,
-    })
+    return new SqliteEngine({ ...embedded, path: config.sqlitePath })
   }
   // Loaded only when used: the memory engine (the default) needs no Redis client.
   const { RedisEngine } = require('./redis-engine') as typeof import('./redis-engine')

@@ -35,18 +35,12 @@ import type { Message } from '../protocol/frames'
 import { eventFrame } from '../protocol/server-frames'
 import type { ClusterCounts, Engine, EngineHandler, EngineTopicStats, History, HistoryRead, Publication, Published, StreamPosition } from './engine'
 import { newEpoch } from './epoch'
+import type { MemoryEngineOptions } from './memory-engine'
 
-export interface SqliteEngineOptions {
+/** The memory engine's options (history limits, MAX_TOPICS, INSTANCE_ID) and the file. */
+export interface SqliteEngineOptions extends MemoryEngineOptions {
   /** The database file (SQLITE_PATH); created when missing. */
   path: string
-  /** Messages kept per topic (0 = none). */
-  historySize: number
-  historyMaxBytes?: number
-  historyTotalMaxBytes?: number
-  /** 0 or absent = no expiry. */
-  historyTtlMs?: number
-  maxTopics?: number
-  instanceId?: string
 }
 
 /** The engine could not open its file: the message names the file and says why. A ConfigError: start-up stops with exit 2. */

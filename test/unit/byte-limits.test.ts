@@ -8,7 +8,7 @@
 import { afterEach, describe, expect, test } from 'bun:test'
 import { History, HistoryBudget } from '../../src/engine/history'
 import { closeAllBrokers, makeBroker } from '../helpers/broker'
-import { FakeSink, turn } from '../helpers/fake-sink'
+import { turn } from '../helpers/fake-sink'
 import { dispatch } from '../helpers/pubsub'
 
 const entry = (bytes: number, tag = 0) => ({ bytes, tag })
