@@ -143,6 +143,10 @@ export const options = {
     env: 'SOCKET_HIGH_WATER_BYTES',
     schema: Type.Integer({ minimum: 1024, maximum: 256 * MiB, default: MiB, description: 'Bytes buffered in the server for one socket above which its messages wait in its queue (where drop-oldest applies).' }),
   },
+  nativeFanout: {
+    env: 'NATIVE_FANOUT',
+    schema: Type.Boolean({ default: true, description: "Write a topic's events with Bun's native fan-out (server.publish) in the turns where every subscriber of the topic has only those events waiting and room for them in its socket: the same frames in the same order, without a JavaScript call per subscriber. false: always one send per subscriber." }),
+  },
   logLevel: {
     env: 'LOG_LEVEL',
     schema: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error'), Type.Literal('silent')], { default: 'info', description: 'Least severe log level written (see docs/operations.md for the events at each level).' }),

@@ -14,7 +14,7 @@ import type { AccessState } from './http/access-control'
 import { PeerLiveness } from './http/peer-liveness'
 import { loadTls } from './http/tls'
 import { AccessMetrics } from './metrics/access-metrics'
-import { BROADCAST_TOPIC } from './http/ws-route'
+import { BROADCAST_TOPIC, nativeTopic } from './http/ws-route'
 import { type Logger, createLogger } from './log'
 import { MetricsObserver } from './metrics/observer'
 import { createRegistry } from './metrics/registry'
@@ -52,6 +52,7 @@ export function startHerald(config: Config, log: Logger = createLogger('silent')
     ...(tls ? { tls } : {}),
   })
   const server = app.server as Server<unknown>
+  if (config.nativeFanout) hub.useNativeFanout({ publish: (topic, text) => void server.publish(nativeTopic(topic), text) })
   const heartbeat = setInterval(() => {
     server.publish(BROADCAST_TOPIC, infoFrame('ping'))
     liveness.sweep()

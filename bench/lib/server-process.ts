@@ -27,9 +27,17 @@ export const PROJECT_ENV = { HEARTBEAT_INTERVAL_MS: '3600000', LOG_LEVEL: 'info'
 /** BENCH_PROFILE=<dir>: run the servers under `bun --cpu-prof --cpu-prof-md` and stop them with SIGTERM so the profile is written. */
 const PROFILE_DIR = process.env.BENCH_PROFILE
 
+/**
+ * BENCH_PROJECT_SERVER=<script>: run that script in herald's place (for instance
+ * bench/js-floor-server.ts, the floor of a fan-out written in JavaScript); the
+ * reference stays the native one.
+ */
+const PROJECT_SERVER = process.env.BENCH_PROJECT_SERVER
+
 export function commandFor(target: Target): string[] {
   const prof = PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-md', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${target}-${Date.now()}.cpuprofile`] : []
-  return target === 'project' ? [BUN, ...prof, 'run', resolve(ROOT, 'src/index.ts')] : [BUN, ...prof, 'run', resolve(ROOT, 'bench/reference-server.ts')]
+  const project = PROJECT_SERVER ? resolve(PROJECT_SERVER) : resolve(ROOT, 'src/index.ts')
+  return target === 'project' ? [BUN, ...prof, 'run', project] : [BUN, ...prof, 'run', resolve(ROOT, 'bench/reference-server.ts')]
 }
 
 /** Reads stdout until the "listening" log line; returns its port. */

@@ -38,6 +38,11 @@ import { errorResponse } from './rest-errors'
 /** Native Bun topic every socket joins, for server-wide broadcasts (heartbeat info frames). */
 export const BROADCAST_TOPIC = 'herald:broadcast'
 
+/** The runtime topic a herald topic's native fan-out uses (Sink.joinNative): `#` is not allowed in topic names, so no herald topic, and not BROADCAST_TOPIC, can collide with it. */
+export function nativeTopic(topic: string): string {
+  return `#${topic}`
+}
+
 type Socket = ServerWebSocket<SocketData>
 
 /**
@@ -70,6 +75,13 @@ class BunSocketSink implements Sink {
   }
   bufferedAmount(): number {
     return this.ws.getBufferedAmount()
+  }
+  joinNative(topic: string): void {
+    this.ws.subscribe(nativeTopic(topic))
+  }
+  leaveNative(topic: string): void {
+    // A socket already closed has left every topic (Bun unsubscribes it on close).
+    if (this.ws.readyState === 1) this.ws.unsubscribe(nativeTopic(topic))
   }
   close(code: number, reason: string, when: 'now' | 'after-delivery' = 'now'): void {
     if (when === 'now') {

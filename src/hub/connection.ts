@@ -61,6 +61,16 @@ export class Connection {
   /** SLOW_CONSUMER notices queued or written since the hub last looked; it reports and clears them. */
   readonly notices: Array<{ topic: string; dropped: number }> = []
   private readonly written: FlushResult = { frames: 0, bytes: 0, events: 0 }
+  /**
+   * The subscriptions that may hold queued frames: every subscription with a
+   * non-empty queue is in it (`offer` adds it, `Subscription.listed`), and a
+   * flush removes the empty ones. So a flush and `hasPending` look at the few
+   * subscriptions that have something, not at every subscription of the
+   * connection, and allocate nothing.
+   */
+  private readonly active: Subscription[] = []
+  /** The budget of the flush in progress (read by `writeCorked`). */
+  private budget = 0
 
   constructor(
     readonly id: number,
@@ -88,6 +98,10 @@ export class Connection {
   /** Queues a live event on `sub`; on a full queue drops the oldest. Returns the dropped frame, if any. */
   offer(sub: Subscription, frame: OutboundFrame): OutboundFrame | undefined {
     this.queuedBytes += frame.bytes
+    if (!sub.listed) {
+      sub.listed = true
+      this.active.push(sub)
+    }
     const dropped = sub.queue.push(frame)
     if (dropped === undefined) return undefined
     this.queuedBytes -= dropped.bytes
@@ -157,8 +171,34 @@ export class Connection {
 
   hasPending(): boolean {
     if (this.pendingReplies() > 0) return true
-    for (const sub of this.subscriptions.values()) if (sub.queue.size > 0) return true
+    for (const sub of this.active) if (sub.queue.size > 0) return true
     return false
+  }
+
+  /** True when `sub`'s queue is all that waits here: no reply, no other subscription's frame. */
+  holdsOnly(sub: Subscription): boolean {
+    if (this.pendingReplies() > 0) return false
+    for (const other of this.active) if (other !== sub && other.queue.size > 0) return false
+    return true
+  }
+
+  /** The native fan-out wrote the `frames` oldest frames of `sub` (`bytes` in all): they leave the queue as written. */
+  takeCast(sub: Subscription, frames: number, bytes: number): void {
+    for (let i = 0; i < frames; i++) sub.queue.shift()
+    this.queuedBytes -= bytes
+  }
+
+  /** Drops the empty subscriptions from `active`; returns how many are left. */
+  private compactActive(): number {
+    const active = this.active
+    let kept = 0
+    for (let i = 0; i < active.length; i++) {
+      const sub = active[i]!
+      if (sub.queue.size > 0) active[kept++] = sub
+      else sub.listed = false
+    }
+    active.length = kept
+    return kept
   }
 
   /**
@@ -171,22 +211,39 @@ export class Connection {
     written.frames = 0
     written.bytes = 0
     written.events = 0
-    if (this.closed) return written
-    let budget = this.highWater - this.sink.bufferedAmount()
+    if (this.closed || !this.hasPending()) return written
+    const budget = this.highWater - this.sink.bufferedAmount()
     if (budget <= 0) return written
-    const active: Subscription[] = []
-    for (const sub of this.subscriptions.values()) if (sub.queue.size > 0) active.push(sub)
-    this.sink.cork(() => {
-      if (active.length === 0) budget = this.writeReplies(budget, Infinity)
-      else if (active.length === 1 && this.pendingReplies() === 0) budget = this.writeSubscription(active[0]!, budget, Infinity)
-      else this.writeMerged(active, budget)
-    })
+    this.compactActive()
+    this.budget = budget
+    // One frame alone goes out as it is: a cork would batch nothing, and costs a call into the runtime and back.
+    if (this.pendingFrames() === 1) this.writeCorked()
+    else this.sink.cork(this.writeCorked)
     if (this.repliesHead === this.replies.length) {
       this.replies = []
       this.repliesHead = 0
     }
+    this.compactActive()
     this.queuedBytes -= written.bytes
     return written
+  }
+
+  /** Frames a flush would write with no budget limit, counted up to 2 (SLOW_CONSUMER notices included). */
+  private pendingFrames(): number {
+    let n = this.pendingReplies()
+    for (const sub of this.active) {
+      n += sub.queue.size + (sub.unreported > 0 ? 1 : 0)
+      if (n > 1) return n
+    }
+    return n
+  }
+
+  /** Writes what `flush` found pending, within `this.budget`; inside the sink's cork unless it is one frame. */
+  private readonly writeCorked = (): void => {
+    const active = this.active
+    if (active.length === 0) this.writeReplies(this.budget, Infinity)
+    else if (active.length === 1 && this.pendingReplies() === 0) this.writeSubscription(active[0]!, this.budget, Infinity)
+    else this.writeMerged(active, this.budget)
   }
 
   /** Writes replies with serial below `until`. */

@@ -20,7 +20,7 @@ import { Ring } from '../util/ring'
 import { Connection, type OutboundFrame } from './connection'
 import { LocalTopic } from './local-topic'
 import { type HubObserver, noopObserver } from './observer'
-import type { Sink } from './sink'
+import type { NativeFanout, Sink } from './sink'
 import { Subscription } from './subscription'
 
 export interface HubOptions {
@@ -81,6 +81,10 @@ export class Hub {
   private flushQueuedAt = 0
   private readonly maxQueuedBytes: number
   private listener: SubscriptionListener = NO_LISTENER
+  /** The runtime's fan-out, when the transport offers one (NATIVE_FANOUT); see `cast`. */
+  private fanout: NativeFanout | undefined
+  /** Topics whose events of this turn may still go out through the native fan-out (LocalTopic.turn). */
+  private castTopics: LocalTopic[] = []
 
   constructor(
     private readonly options: HubOptions,
@@ -97,6 +101,15 @@ export class Hub {
   /** Sets the one subscription listener (presence). */
   listen(listener: SubscriptionListener): void {
     this.listener = listener
+  }
+
+  /**
+   * Lets the hub write a turn's events of a topic through the runtime's
+   * fan-out when that changes nothing a client can see (see `cast`). Set before
+   * the first connection: subscriptions that started earlier are never cast to.
+   */
+  useNativeFanout(fanout: NativeFanout): void {
+    this.fanout = fanout
   }
 
   /** Registers a connection. Nothing is sent on connect. */
@@ -172,6 +185,11 @@ export class Hub {
       sub.pending = false
       sub.topic.pending.delete(sub)
       sub.topic.subscribers.add(sub)
+      if (this.fanout && connection.sink.joinNative) {
+        connection.sink.joinNative(sub.topic.name)
+        sub.native = true
+        sub.topic.nativeCount++
+      }
       const held = sub.held
       sub.held = undefined
       sub.heldBytes = 0
@@ -237,6 +255,11 @@ export class Hub {
       }
     if (topic.subscribers.size === 0) return
     const frame = this.frame(publication.frame, publication.bytes, true)
+    if (this.fanout !== undefined && topic.nativeCount === topic.subscribers.size && topic.turn.length < this.options.queueSize) {
+      if (topic.turn.length === 0) this.castTopics.push(topic)
+      topic.turn.push(frame)
+      topic.turnBytes += frame.bytes
+    }
     const evict = this.options.slowConsumerPolicy === 'disconnect'
     for (const sub of topic.subscribers) {
       const connection = sub.connection
@@ -267,6 +290,7 @@ export class Hub {
     const notice = infoFrame('topic_deleted', topicName)
     for (const sub of topic.subscribers) {
       const connection = sub.connection
+      this.leaveNative(sub)
       connection.retire(sub)
       // Not a reply to anything the client sent: it does not count against the unread-reply bound.
       connection.pushReply(this.frame(notice))
@@ -390,9 +414,51 @@ export class Hub {
     const topic = sub.topic
     const wasActive = topic.subscribers.delete(sub)
     topic.pending.delete(sub)
+    this.leaveNative(sub)
     if (wasActive) this.listener.ended(sub)
     if (topic.size > 0 || this.topics.get(topic.name) !== topic) return false
     if (topic.dropped === 0) this.topics.delete(topic.name)
+    return true
+  }
+
+  private leaveNative(sub: Subscription): void {
+    if (!sub.native) return
+    sub.native = false
+    sub.topic.nativeCount--
+    sub.connection.sink.leaveNative?.(sub.topic.name)
+  }
+
+  /**
+   * Writes a topic's events of this turn with one native fan-out call per
+   * event instead of one `send` per subscriber and event, when that is the
+   * same as the per-connection flush would do: every local subscriber of the
+   * topic joined it natively, has exactly these events waiting (its queue
+   * holds them and nothing else waits on its connection: no reply, no other
+   * topic's event, no SLOW_CONSUMER notice), is not backed up, and has room
+   * for all of them below SOCKET_HIGH_WATER_BYTES. Then no connection's order
+   * changes (nothing else was waiting for it), nothing is dropped (the socket
+   * takes it all, far below Bun's backpressure limit, past which Bun would
+   * drop silently), and the queues are emptied as if flushed. Otherwise the
+   * topic's events stay queued and the connections are flushed one by one.
+   * Returns true when it cast.
+   */
+  private cast(topic: LocalTopic): boolean {
+    const frames = topic.turn
+    const n = frames.length
+    const subs = topic.subscribers
+    if (n === 0 || subs.size === 0 || topic.nativeCount !== subs.size) return false
+    const first = frames[0]
+    const room = this.options.socketHighWaterBytes - topic.turnBytes
+    for (const sub of subs) {
+      const c = sub.connection
+      if (c.stalled || c.closed || sub.unreported > 0 || sub.queue.size !== n || sub.queue.peek() !== first || !c.holdsOnly(sub)) return false
+      if (c.sink.bufferedAmount() > room) return false
+    }
+    for (const frame of frames) this.fanout!.publish(topic.name, frame.text)
+    for (const sub of subs) sub.connection.takeCast(sub, n, topic.turnBytes)
+    const deliveries = n * subs.size
+    this.observer.delivered(deliveries, topic.turnBytes * subs.size, deliveries)
+    this.observer.cast(deliveries)
     return true
   }
 
@@ -463,6 +529,14 @@ export class Hub {
   private readonly flushDirty = (): void => {
     this.flushQueued = false
     this.observer.flushDelay((performance.now() - this.flushQueuedAt) / 1000)
+    if (this.castTopics.length > 0) {
+      for (const topic of this.castTopics) {
+        this.cast(topic)
+        topic.turn.length = 0
+        topic.turnBytes = 0
+      }
+      this.castTopics.length = 0
+    }
     const batch = this.dirty
     this.dirty = []
     for (const connection of batch) {

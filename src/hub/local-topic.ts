@@ -1,3 +1,4 @@
+import type { OutboundFrame } from './connection'
 import type { Subscription } from './subscription'
 
 /**
@@ -16,6 +17,13 @@ export class LocalTopic {
   lastSeq = 0
   /** Callers of `Hub.delivered` waiting for lastSeq to reach a seq. */
   waiters: Array<{ seq: number; resolve: () => void }> = []
+
+  /** Active subscriptions whose sink joined the topic natively; the native fan-out needs all of them to. */
+  nativeCount = 0
+  /** This turn's events, while a native fan-out of them is still possible (see Hub.cast); emptied by each flush. */
+  turn: OutboundFrame[] = []
+  /** UTF-8 bytes of `turn`. */
+  turnBytes = 0
 
   constructor(readonly name: string) {}
 

@@ -10,6 +10,8 @@ export interface HubObserver {
    * (live or replayed history).
    */
   delivered(frames: number, bytes: number, events: number): void
+  /** `deliveries` events (subscribers × events) of one turn written by the native fan-out (Hub.cast); also counted in `delivered`. */
+  cast(deliveries: number): void
   /** One message dropped from a slow subscriber's queue on `topic` (either policy). */
   dropped(topic: string): void
   /** A SLOW_CONSUMER notice was queued (drop_oldest) or a slow connection was closed (disconnect). */
@@ -32,6 +34,7 @@ export interface SlowConsumerEpisode {
 
 export const noopObserver: HubObserver = {
   delivered() {},
+  cast() {},
   dropped() {},
   slowConsumer() {},
   flushDelay() {},

@@ -8,6 +8,14 @@ export interface Sink {
   send(text: string): number
   /** Runs `fn` with writes batched into as few syscalls as possible. */
   cork(fn: () => void): void
+  /**
+   * The runtime's own topic membership, for the native fan-out (NativeFanout):
+   * from `joinNative(topic)` until `leaveNative(topic)`, `NativeFanout.publish`
+   * on that topic writes to this sink. Optional: a sink without them (the
+   * tests' fakes) is always written to frame by frame.
+   */
+  joinNative?(topic: string): void
+  leaveNative?(topic: string): void
   /** Bytes accepted by `send` but not yet handed to the kernel. */
   bufferedAmount(): number
   /**
@@ -19,4 +27,17 @@ export interface Sink {
    * transport's timeout (CLOSE_FLUSH_TIMEOUT_MS).
    */
   close(code: number, reason: string, when?: 'now' | 'after-delivery'): void
+}
+
+/**
+ * The runtime's fan-out (Bun's `server.publish`, native code): writes one text
+ * frame to every sink that joined `topic`, each corked, in native code, with
+ * no JavaScript call per subscriber. The hub uses it only for a turn in which
+ * every local subscriber of the topic has exactly that turn's events of the
+ * topic waiting and room for them in its socket (see Hub.cast), so that it
+ * changes neither the order of any connection's frames nor what is counted as
+ * dropped.
+ */
+export interface NativeFanout {
+  publish(topic: string, text: string): void
 }

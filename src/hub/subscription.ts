@@ -17,6 +17,10 @@ import type { LocalTopic } from './local-topic'
  */
 export class Subscription {
   readonly queue: Ring<OutboundFrame>
+  /** Its sink joined the topic natively (Sink.joinNative): the native fan-out reaches it. */
+  native = false
+  /** In its connection's list of subscriptions that may hold queued frames (Connection.active). */
+  listed = false
   /** Messages dropped in the current overflow episode, not yet reported to the client (SLOW_CONSUMER notice). */
   unreported = 0
   pending = true

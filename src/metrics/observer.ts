@@ -26,6 +26,8 @@ export class MetricsObserver implements HubObserver, PubSubObserver, WsObserver 
   publishedCount = 0
   publishedBytes = 0
   deliveredCount = 0
+  /** Of deliveredCount, those written by the native fan-out. */
+  castCount = 0
   framesSent = 0
   bytesSent = 0
   droppedCount = 0
@@ -56,6 +58,10 @@ export class MetricsObserver implements HubObserver, PubSubObserver, WsObserver 
     this.framesSent += frames
     this.bytesSent += bytes
     this.deliveredCount += events
+  }
+
+  cast(deliveries: number): void {
+    this.castCount += deliveries
   }
 
   dropped(): void {

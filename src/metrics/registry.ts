@@ -115,6 +115,9 @@ export function createRegistry(observer: MetricsObserver, pubsub: Source, option
   counter('herald_messages_delivered_total', 'Event frames written to subscribers’ sockets (live and replayed), one per subscriber per message.', [], (set) =>
     set(observer.deliveredCount),
   )
+  counter('herald_messages_delivered_native_total', 'Of herald_messages_delivered_total, those written by the runtime’s native fan-out (NATIVE_FANOUT: a turn in which every subscriber of a topic had only that turn’s events of it waiting).', [], (set) =>
+    set(observer.castCount),
+  )
   counter('herald_messages_dropped_total', 'Messages dropped from slow subscribers’ queues, by slow-consumer policy.', ['policy', ...topicLabel], (set) =>
     options.topicLabels ? perTopic('dropped', set, { policy: options.slowConsumerPolicy }) : set(observer.droppedCount, { policy: options.slowConsumerPolicy }),
   )
