@@ -14,6 +14,7 @@
  */
 import { slowConsumerFrame } from '../protocol/server-frames'
 import type { Sink } from './sink'
+import type { LocalTopic } from './local-topic'
 import type { Subscription } from './subscription'
 
 /** A frame serialized once and shared by every queue and the history that holds it. */
@@ -69,6 +70,8 @@ export class Connection {
    * connection, and allocate nothing.
    */
   private readonly active: Subscription[] = []
+  /** The topic whose events of this turn are deferred for the native fan-out, for this connection among others (Hub.defer); nothing else waits here meanwhile. */
+  deferred: LocalTopic | undefined
   /** The budget of the flush in progress (read by `writeCorked`). */
   private budget = 0
 
@@ -170,22 +173,9 @@ export class Connection {
   }
 
   hasPending(): boolean {
-    if (this.pendingReplies() > 0) return true
+    if (this.deferred !== undefined || this.pendingReplies() > 0) return true
     for (const sub of this.active) if (sub.queue.size > 0) return true
     return false
-  }
-
-  /** True when `sub`'s queue is all that waits here: no reply, no other subscription's frame. */
-  holdsOnly(sub: Subscription): boolean {
-    if (this.pendingReplies() > 0) return false
-    for (const other of this.active) if (other !== sub && other.queue.size > 0) return false
-    return true
-  }
-
-  /** The native fan-out wrote the `frames` oldest frames of `sub` (`bytes` in all): they leave the queue as written. */
-  takeCast(sub: Subscription, frames: number, bytes: number): void {
-    for (let i = 0; i < frames; i++) sub.queue.shift()
-    this.queuedBytes -= bytes
   }
 
   /** Drops the empty subscriptions from `active`; returns how many are left. */

@@ -83,8 +83,10 @@ export class Hub {
   private listener: SubscriptionListener = NO_LISTENER
   /** The runtime's fan-out, when the transport offers one (NATIVE_FANOUT); see `cast`. */
   private fanout: NativeFanout | undefined
-  /** Topics whose events of this turn may still go out through the native fan-out (LocalTopic.turn). */
+  /** Topics whose events of this turn were deferred for the native fan-out (see `defer`), cast at the next flush. */
   private castTopics: LocalTopic[] = []
+  /** Counts flushes of dirty connections: the event-loop turns, as the hub sees them (a topic tries `defer` once per turn). */
+  private turnId = 0
 
   constructor(
     private readonly options: HubOptions,
@@ -127,6 +129,8 @@ export class Hub {
     // Evicted by the hub itself (slow consumer): the topics it left are handed over now, when the transport reports the close.
     if (connection.closed) return connection.takeAbandoned()
     connection.closed = true
+    // Its share of a deferred turn goes with it: it left the topic natively too (detach).
+    connection.deferred = undefined
     const emptied: string[] = []
     for (const sub of connection.subscriptions.values()) if (this.detach(sub)) emptied.push(sub.topic.name)
     connection.subscriptions.clear()
@@ -177,6 +181,9 @@ export class Hub {
   activate(sub: Subscription, ack: string, history: History): void {
     const connection = sub.connection
     if (connection.closed || connection.subscriptions.get(sub.topic.name) !== sub) return
+    // A subscriber joining a topic whose turn is deferred would get that turn's events (cast natively) before its ack.
+    if (sub.topic.deferred) this.materialize(sub.topic)
+    this.settle(connection)
     this.queueReply(connection, this.frame(ack))
     if (connection.closed) return
     // A replayed frame shares the publication's text but gets a fresh serial: the reply queue stays sorted by serial.
@@ -232,6 +239,7 @@ export class Hub {
   unsubscribe(connection: Connection, topicName: string): 'none' | 'ok' | 'emptied' {
     const sub = connection.subscriptions.get(topicName)
     if (!sub) return 'none'
+    this.settle(connection)
     connection.retire(sub)
     return this.detach(sub) ? 'emptied' : 'ok'
   }
@@ -255,14 +263,25 @@ export class Hub {
       }
     if (topic.subscribers.size === 0) return
     const frame = this.frame(publication.frame, publication.bytes, true)
-    if (this.fanout !== undefined && topic.nativeCount === topic.subscribers.size && topic.turn.length < this.options.queueSize) {
-      if (topic.turn.length === 0) this.castTopics.push(topic)
-      topic.turn.push(frame)
-      topic.turnBytes += frame.bytes
-    }
+    if (topic.deferred) {
+      // At most QUEUE_SIZE: should the cast find a socket without room, they are queued as publication would have, and fit.
+      if (topic.turn.length < this.options.queueSize && topic.turnBytes + frame.bytes <= topic.room) {
+        topic.turn.push(frame)
+        topic.turnBytes += frame.bytes
+        return
+      }
+      this.materialize(topic)
+    } else if (this.fanout !== undefined && topic.nativeCount === topic.subscribers.size && topic.retryTurn <= this.turnId && this.defer(topic, frame)) return
+    this.deliverLocal(topic, frame)
+  }
+
+  /** One event to every local subscription's queue of `topic` (the per-connection path). */
+  private deliverLocal(topic: LocalTopic, frame: OutboundFrame): void {
     const evict = this.options.slowConsumerPolicy === 'disconnect'
     for (const sub of topic.subscribers) {
       const connection = sub.connection
+      // Another topic's deferred events go first: they were published before this one.
+      if (connection.deferred !== undefined) this.materialize(connection.deferred)
       // A full queue on a socket that can still take bytes is not a slow consumer: it only means many
       // publishes arrived in this event-loop turn. Flush it now; drop-oldest is for a socket that is backed up.
       if (sub.queue.size === sub.queue.capacity && !connection.stalled) this.flushConnection(connection)
@@ -288,8 +307,10 @@ export class Hub {
     const topic = this.topics.get(topicName)
     if (!topic) return false
     const notice = infoFrame('topic_deleted', topicName)
+    if (topic.deferred) this.materialize(topic)
     for (const sub of topic.subscribers) {
       const connection = sub.connection
+      this.settle(connection)
       this.leaveNative(sub)
       connection.retire(sub)
       // Not a reply to anything the client sent: it does not count against the unread-reply bound.
@@ -335,6 +356,7 @@ export class Hub {
   /** Queues a reply frame for one connection, in order with its events. */
   reply(connection: Connection, text: string): void {
     if (connection.closed) return
+    this.settle(connection)
     this.queueReply(connection, this.frame(text))
     this.schedule(connection)
   }
@@ -385,6 +407,7 @@ export class Hub {
 
   /** True while every connection's queues and the sink buffers are empty. */
   idle(): boolean {
+    if (this.castTopics.length > 0) return false
     for (const c of this.connections) if (c.hasPending() || c.sink.bufferedAmount() > 0) return false
     return true
   }
@@ -429,37 +452,104 @@ export class Hub {
   }
 
   /**
-   * Writes a topic's events of this turn with one native fan-out call per
-   * event instead of one `send` per subscriber and event, when that is the
-   * same as the per-connection flush would do: every local subscriber of the
-   * topic joined it natively, has exactly these events waiting (its queue
-   * holds them and nothing else waits on its connection: no reply, no other
-   * topic's event, no SLOW_CONSUMER notice), is not backed up, and has room
-   * for all of them below SOCKET_HIGH_WATER_BYTES. Then no connection's order
-   * changes (nothing else was waiting for it), nothing is dropped (the socket
-   * takes it all, far below Bun's backpressure limit, past which Bun would
-   * drop silently), and the queues are emptied as if flushed. Otherwise the
-   * topic's events stay queued and the connections are flushed one by one.
-   * Returns true when it cast.
+   * The native fan-out, step 1: the first event of a turn on `topic` is
+   * deferred instead of queued, when sending the turn's events with one
+   * native call each (`cast`, at the flush) is the same as the per-connection
+   * flush would do. That holds when every local subscriber joined the topic
+   * natively, has nothing waiting (no reply, no queued event, no SLOW_CONSUMER
+   * notice, no other deferred topic), is not backed up, and while the turn's
+   * events fit in the room every socket has below SOCKET_HIGH_WATER_BYTES (and
+   * MAX_QUEUED_BYTES_PER_CONNECTION) and in QUEUE_SIZE. Then no connection's
+   * order changes (nothing else waits for it) and nothing can be dropped (the
+   * socket takes it all, far below Bun's backpressure limit, past which Bun
+   * would drop silently).
+   *
+   * Invariant while deferred: each subscriber's connection has `deferred` set
+   * to the topic and nothing else queued; whatever would queue something on
+   * such a connection (another topic's event, a reply, an unsubscribe, a
+   * flush, a new subscriber to the topic) first `materialize`s the topic, so
+   * the deferred events take their place in the queues, ahead of it, exactly
+   * as if they had been queued when published.
+   *
+   * Costs a pass over the subscribers here and one at the cast (with a
+   * buffered-amount read each) per turn, instead of a queue push and a write
+   * call per subscriber and event.
    */
-  private cast(topic: LocalTopic): boolean {
-    const frames = topic.turn
-    const n = frames.length
-    const subs = topic.subscribers
-    if (n === 0 || subs.size === 0 || topic.nativeCount !== subs.size) return false
-    const first = frames[0]
-    const room = this.options.socketHighWaterBytes - topic.turnBytes
-    for (const sub of subs) {
+  private defer(topic: LocalTopic, frame: OutboundFrame): boolean {
+    const room = Math.min(this.options.socketHighWaterBytes, this.maxQueuedBytes)
+    if (frame.bytes > room) return false
+    for (const sub of topic.subscribers) {
       const c = sub.connection
-      if (c.stalled || c.closed || sub.unreported > 0 || sub.queue.size !== n || sub.queue.peek() !== first || !c.holdsOnly(sub)) return false
-      if (c.sink.bufferedAmount() > room) return false
+      // Tried again next turn: the walk stops at the first subscriber that has something waiting, and costs no call into the runtime.
+      if (c.stalled || c.closed || sub.unreported > 0 || c.hasPending()) return false
     }
-    for (const frame of frames) this.fanout!.publish(topic.name, frame.text)
-    for (const sub of subs) sub.connection.takeCast(sub, n, topic.turnBytes)
-    const deliveries = n * subs.size
-    this.observer.delivered(deliveries, topic.turnBytes * subs.size, deliveries)
-    this.observer.cast(deliveries)
+    for (const sub of topic.subscribers) sub.connection.deferred = topic
+    topic.deferred = true
+    topic.room = room
+    topic.turn.push(frame)
+    topic.turnBytes = frame.bytes
+    this.castTopics.push(topic)
+    this.queueFlush()
     return true
+  }
+
+  /** A cast found a socket without room (it reads the buffered amount of every subscriber): the topic waits 1, 2, 4 … 64 turns before deferring again. */
+  private castFailed(topic: LocalTopic): void {
+    topic.retryTurn = this.turnId + topic.retryAfter
+    topic.retryAfter = Math.min(64, topic.retryAfter * 2)
+  }
+
+  /** Queues a deferred topic's events on its subscribers, as publication would have; the rest of its turn is not deferred. */
+  private materialize(topic: LocalTopic): void {
+    topic.deferred = false
+    for (const sub of topic.subscribers) if (sub.connection.deferred === topic) sub.connection.deferred = undefined
+    const frames = topic.turn
+    topic.turn = []
+    topic.turnBytes = 0
+    topic.retryTurn = this.turnId + 1
+    for (const frame of frames) this.deliverLocal(topic, frame)
+  }
+
+  /** A connection about to get something queued: its deferred topic, if any, goes to the queues first. */
+  private settle(connection: Connection): void {
+    if (connection.deferred !== undefined) this.materialize(connection.deferred)
+  }
+
+  /**
+   * The native fan-out, step 2 (at the flush): one native call per deferred
+   * event reaches every subscriber of the topic, if every subscriber's socket
+   * still has room for all of them below SOCKET_HIGH_WATER_BYTES (checked now,
+   * as the per-connection flush checks its budget); else the events are
+   * queued and flushed connection by connection.
+   */
+  private cast(topic: LocalTopic): void {
+    const room = this.options.socketHighWaterBytes - topic.turnBytes
+    for (const sub of topic.subscribers)
+      if (sub.connection.sink.bufferedAmount() > room) {
+        this.materialize(topic)
+        this.castFailed(topic)
+        return
+      }
+    topic.deferred = false
+    const frames = topic.turn
+    topic.turn = []
+    const bytes = topic.turnBytes
+    topic.turnBytes = 0
+    const subs = topic.subscribers
+    for (const sub of subs) sub.connection.deferred = undefined
+    if (subs.size === 0) return
+    for (const frame of frames) this.fanout!.publish(topic.name, frame.text)
+    const deliveries = frames.length * subs.size
+    this.observer.delivered(deliveries, bytes * subs.size, deliveries)
+    this.observer.cast(deliveries)
+    topic.retryAfter = 1
+  }
+
+  private queueFlush(): void {
+    if (this.flushQueued) return
+    this.flushQueued = true
+    this.flushQueuedAt = performance.now()
+    setImmediate(this.flushDirty)
   }
 
   private offer(sub: Subscription, frame: OutboundFrame): void {
@@ -519,23 +609,17 @@ export class Hub {
     if (connection.scheduled || connection.stalled || connection.closed) return
     connection.scheduled = true
     this.dirty.push(connection)
-    if (!this.flushQueued) {
-      this.flushQueued = true
-      this.flushQueuedAt = performance.now()
-      setImmediate(this.flushDirty)
-    }
+    this.queueFlush()
   }
 
   private readonly flushDirty = (): void => {
     this.flushQueued = false
     this.observer.flushDelay((performance.now() - this.flushQueuedAt) / 1000)
+    this.turnId++
     if (this.castTopics.length > 0) {
-      for (const topic of this.castTopics) {
-        this.cast(topic)
-        topic.turn.length = 0
-        topic.turnBytes = 0
-      }
-      this.castTopics.length = 0
+      const topics = this.castTopics
+      this.castTopics = []
+      for (const topic of topics) if (topic.deferred) this.cast(topic)
     }
     const batch = this.dirty
     this.dirty = []
@@ -546,6 +630,7 @@ export class Hub {
   }
 
   private flushConnection(connection: Connection): void {
+    this.settle(connection)
     const written = connection.flush()
     if (written.frames > 0) this.observer.delivered(written.frames, written.bytes, written.events)
     if (connection.notices.length > 0) {

@@ -20,10 +20,17 @@ export class LocalTopic {
 
   /** Active subscriptions whose sink joined the topic natively; the native fan-out needs all of them to. */
   nativeCount = 0
-  /** This turn's events, while a native fan-out of them is still possible (see Hub.cast); emptied by each flush. */
+  /** This turn's events are deferred for the native fan-out (Hub.defer): they are in `turn`, not in the subscribers' queues. */
+  deferred = false
+  /** The deferred events, oldest first. */
   turn: OutboundFrame[] = []
   /** UTF-8 bytes of `turn`. */
   turnBytes = 0
+  /** Bytes the deferred events may take: SOCKET_HIGH_WATER_BYTES or MAX_QUEUED_BYTES_PER_CONNECTION, the smaller (each socket's own room is checked at the cast). */
+  room = 0
+  /** Hub turn from which `defer` may be tried again, and the wait after the next failure (turns, doubling up to 64). */
+  retryTurn = 0
+  retryAfter = 1
 
   constructor(readonly name: string) {}
 

@@ -54,8 +54,37 @@ type Policy = 'drop_oldest' | 'disconnect'
 
 const turn = () => new Promise<void>((r) => setImmediate(r))
 
+/**
+ * The runtime's topic membership and fan-out, for the runs with the native
+ * fan-out on (Hub.useNativeFanout): `publish` writes to every joined sink at
+ * once, which is what Bun's server.publish does for a socket's order.
+ */
+class FakeNativeFanout {
+  readonly members = new Map<string, Set<FakeSink>>()
+  /** Events published through it, over every run (the property must reach the native path). */
+  static published = 0
+  publish(topic: string, text: string): void {
+    FakeNativeFanout.published++
+    for (const sink of this.members.get(topic) ?? []) sink.send(text)
+  }
+}
+
 /** A sink that records every frame; "stalled" means its buffer is full, so the broker must hold frames back. */
 class FakeSink implements Sink {
+  constructor(private readonly fanout?: FakeNativeFanout) {
+    if (!fanout) {
+      this.joinNative = undefined
+      this.leaveNative = undefined
+    }
+  }
+  joinNative?(topic: string): void {
+    const members = this.fanout!.members
+    if (!members.has(topic)) members.set(topic, new Set())
+    members.get(topic)!.add(this)
+  }
+  leaveNative?(topic: string): void {
+    this.fanout!.members.get(topic)?.delete(this)
+  }
   readonly sent: string[] = []
   stalled = false
   closedWith: { code: number; reason: string } | undefined
@@ -341,14 +370,16 @@ interface Run {
 let uuidCounter = 0
 const nextUuid = () => `00000000-0000-4000-8000-${(++uuidCounter).toString(16).padStart(12, '0')}`
 
-async function execute(ops: Op[], policy: Policy = 'drop_oldest'): Promise<Run> {
+async function execute(ops: Op[], policy: Policy = 'drop_oldest', native = false): Promise<Run> {
   const broker = new TestBroker({ queueSize: QUEUE, historySize: HISTORY, slowConsumerPolicy: policy, socketHighWaterBytes: HIGH_WATER, stallPollMs: 5 })
+  const fanout = native ? new FakeNativeFanout() : undefined
+  if (fanout) broker.hub.useNativeFanout(fanout)
   const model = new Model(policy)
   const run: Run = { broker, model, sessions: [], sinks: [], requests: [], internalErrors: [], subscribes: new Map(), unsubscribes: new Map(), deletedAtSeq: new Map() }
   const logInternal = (error: unknown) => run.internalErrors.push(error)
   let rid = 0
   const open = () => {
-    const sink = new FakeSink()
+    const sink = new FakeSink(fanout)
     run.sinks.push(sink)
     run.sessions.push(broker.connect(sink))
     run.requests.push([])
@@ -566,13 +597,19 @@ function checkReleased(run: Run): void {
 }
 
 describe('MemoryBroker against a reference model', () => {
-  test.each(['drop_oldest', 'disconnect'] as const)('%s: random operation sequences: exactly once, order, drop-oldest accounting, seq, no delivery after unsubscribe/delete', async (policy) => {
+  // Each policy with the hub's per-connection flush alone, and with the native fan-out on (sinks that join topics natively): the same model, the same checks.
+  test.each([
+    ['drop_oldest', false],
+    ['disconnect', false],
+    ['drop_oldest', true],
+    ['disconnect', true],
+  ] as const)('%s, native fan-out %p: random operation sequences: exactly once, order, drop-oldest accounting, seq, no delivery after unsubscribe/delete', async (policy, native) => {
     let sawDrops = false
     let sawEviction = false
     let sawDeleteWhileSubscribed = false
     await fc.assert(
       fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 120, size: 'max' }), async (ops) => {
-        const run = await execute([{ op: 'create', topic: 'a' }, { op: 'create', topic: 'b' }, ...ops], policy)
+        const run = await execute([{ op: 'create', topic: 'a' }, { op: 'create', topic: 'b' }, ...ops], policy, native)
         checkRun(run)
         checkReleased(run)
         const all = run.sinks.flatMap((s) => s.sent.map(normalize))
@@ -586,6 +623,7 @@ describe('MemoryBroker against a reference model', () => {
     expect(sawDrops).toBe(policy === 'drop_oldest') // with disconnect, an overflow closes the connection instead of a notice
     expect(sawDeleteWhileSubscribed).toBe(true)
     if (RUNS >= 100) expect(sawEviction).toBe(true)
+    if (native) expect(FakeNativeFanout.published).toBeGreaterThan(0)
   }, 60_000)
 
   test('a hand-written scenario: a stalled subscriber loses the oldest, is told how many, then gets the newest', async () => {
@@ -605,6 +643,29 @@ describe('MemoryBroker against a reference model', () => {
     const got = run.sinks[0]!.sent.map(normalize)
     expect(got.map((f) => (f.type === 'event' ? f.seq : f.type === 'error' ? `lost ${f.lost}` : f.type))).toEqual(['ack', 'lost 5', 6, 7, 8, 'ack'])
     checkReleased(run)
+  })
+})
+
+describe('the native fan-out against the model, by hand', () => {
+  test('a burst longer than the queue, then the socket backs up before the flush: nothing is dropped that the per-connection path would have written', async () => {
+    const ops: Op[] = [
+      { op: 'create', topic: 'a' },
+      { op: 'subscribe', c: 0, topic: 'a', lastN: 0 },
+      { op: 'tick' },
+      ...Array.from({ length: QUEUE + 2 }, () => ({ op: 'publish' as const, c: null, topic: 'a' })),
+      { op: 'stall', c: 0 },
+      { op: 'tick' },
+      { op: 'resume', c: 0 },
+      { op: 'tick' },
+    ]
+    for (const native of [false, true]) {
+      const run = await execute(ops, 'drop_oldest', native)
+      checkRun(run)
+      const got = run.sinks[0]!.sent.map(normalize)
+      expect(got.filter((f) => f.type === 'error')).toEqual([])
+      expect(got.filter((f) => f.type === 'event').map((f) => (f as { seq: number }).seq)).toEqual(Array.from({ length: QUEUE + 2 }, (_, i) => i + 1))
+      checkReleased(run)
+    }
   })
 })
 
