@@ -45,7 +45,7 @@ export function suite(quick: boolean): Scenario[] {
         latency(200, 1000, 5000),
         latency(2000, 1000, 5000),
         slow(100, 3000),
-        conns(10_000, 10, 7),
+        conns(19_000, 10, 7),
         publish(3000),
         startup(),
       ]
