@@ -55,6 +55,14 @@ export interface SubscriptionListener {
   topicGone(topic: string): void
 }
 
+/**
+ * The most events of one topic a turn defers for the native fan-out (Hub.defer); past it the
+ * turn goes to the queues and the topic waits 1, 2, 4 … 64 turns before deferring again. Deep
+ * turns are faster through the per-connection flush (one cork per connection for all its
+ * frames) than through one native publish per event: docs/performance.md, "Issue 11".
+ */
+const CAST_MAX_EVENTS = 64
+
 const NO_LISTENER: SubscriptionListener = { started() {}, ended() {}, topicGone() {} }
 
 /** What waits inside this instance for slow sockets, for the metrics. */
@@ -265,12 +273,14 @@ export class Hub {
     const frame = this.frame(publication.frame, publication.bytes, true)
     if (topic.deferred) {
       // At most QUEUE_SIZE: should the cast find a socket without room, they are queued as publication would have, and fit.
-      if (topic.turn.length < this.options.queueSize && topic.turnBytes + frame.bytes <= topic.room) {
+      if (topic.turn.length < Math.min(CAST_MAX_EVENTS, this.options.queueSize) && topic.turnBytes + frame.bytes <= topic.room) {
         topic.turn.push(frame)
         topic.turnBytes += frame.bytes
         return
       }
+      // A deep turn: its events go to the queues, and the next turns of the topic are likely deep too.
       this.materialize(topic)
+      this.castFailed(topic)
     } else if (this.fanout !== undefined && topic.nativeCount === topic.subscribers.size && topic.retryTurn <= this.turnId && this.defer(topic, frame)) return
     this.deliverLocal(topic, frame)
   }
@@ -459,7 +469,8 @@ export class Hub {
    * natively, has nothing waiting (no reply, no queued event, no SLOW_CONSUMER
    * notice, no other deferred topic), is not backed up, and while the turn's
    * events fit in the room every socket has below SOCKET_HIGH_WATER_BYTES (and
-   * MAX_QUEUED_BYTES_PER_CONNECTION) and in QUEUE_SIZE. Then no connection's
+   * MAX_QUEUED_BYTES_PER_CONNECTION) and number at most CAST_MAX_EVENTS and
+   * QUEUE_SIZE. Then no connection's
    * order changes (nothing else waits for it) and nothing can be dropped (the
    * socket takes it all, far below Bun's backpressure limit, past which Bun
    * would drop silently).
