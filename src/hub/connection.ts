@@ -267,16 +267,21 @@ export class Connection {
       written.bytes += bytes
       this.queuedBytes += bytes // not queued before: balances the subtraction of what was written
     }
+    // Counted in locals and added once: this loop runs once per delivery.
+    let frames = 0
+    let bytes = 0
     while (budget > 0) {
       const frame = queue.peek()
       if (frame === undefined || frame.serial >= until) break
       queue.shift()
       sink.send(frame.text)
       budget -= frame.bytes
-      written.frames++
-      written.bytes += frame.bytes
-      written.events++
+      frames++
+      bytes += frame.bytes
     }
+    written.frames += frames
+    written.bytes += bytes
+    written.events += frames
     return budget
   }
 
