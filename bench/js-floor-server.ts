@@ -19,6 +19,7 @@
  * A bench tool, not part of herald. Env: PORT (0 = any), HOST, FLOOR_MODE.
  */
 import type { ServerWebSocket } from 'bun'
+import { referenceFetch } from './lib/reference-http'
 
 interface Client {
   pending: string[]
@@ -71,17 +72,7 @@ function deliver(ws: Socket, text: string): void {
 const server = Bun.serve<Client>({
   port: Number(process.env.PORT ?? 8082),
   hostname: process.env.HOST ?? '127.0.0.1',
-  async fetch(req, srv) {
-    const { pathname } = new URL(req.url)
-    if (pathname === '/ws') return srv.upgrade(req, { data: { pending: [], dirty: false } }) ? undefined : new Response('upgrade failed', { status: 400 })
-    if (pathname === '/health') return Response.json({ uptime_sec: 0, topics: topics.size, subscribers: 0 })
-    if (pathname === '/topics' && req.method === 'POST') {
-      const { name } = (await req.json()) as { name: string }
-      topics.add(name)
-      return Response.json({ status: 'created', topic: name }, { status: 201 })
-    }
-    return new Response('not found', { status: 404 })
-  },
+  fetch: referenceFetch(topics, () => ({ pending: [], dirty: false })),
   websocket: {
     idleTimeout: 960,
     perMessageDeflate: false,

@@ -7,6 +7,7 @@
  * backpressureLimit). Env: PORT (0 = any), HOST. Logs herald's "listening" line.
  */
 import type { ServerWebSocket } from 'bun'
+import { referenceFetch } from './lib/reference-http'
 
 const seqs = new Map<string, number>()
 const topics = new Set<string>()
@@ -15,17 +16,7 @@ const ok = (type: string, request_id: unknown, topic?: unknown) => JSON.stringif
 const server = Bun.serve({
   port: Number(process.env.PORT ?? 8081),
   hostname: process.env.HOST ?? '127.0.0.1',
-  async fetch(req, srv) {
-    const { pathname } = new URL(req.url)
-    if (pathname === '/ws') return srv.upgrade(req, { data: undefined }) ? undefined : new Response('upgrade failed', { status: 400 })
-    if (pathname === '/health') return Response.json({ uptime_sec: 0, topics: topics.size, subscribers: 0 })
-    if (pathname === '/topics' && req.method === 'POST') {
-      const { name } = (await req.json()) as { name: string }
-      topics.add(name)
-      return Response.json({ status: 'created', topic: name }, { status: 201 })
-    }
-    return new Response('not found', { status: 404 })
-  },
+  fetch: referenceFetch(topics, () => undefined),
   websocket: {
     idleTimeout: 960,
     perMessageDeflate: false,
