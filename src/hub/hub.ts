@@ -489,12 +489,19 @@ export class Hub {
   private defer(topic: LocalTopic, frame: OutboundFrame): boolean {
     const room = Math.min(this.options.socketHighWaterBytes, this.maxQueuedBytes)
     if (frame.bytes > room) return false
+    // One walk marks and checks (at many connections every visit is a cache miss); a subscriber with
+    // something waiting stops it, the marks made so far are undone, and the topic tries again next turn.
     for (const sub of topic.subscribers) {
       const c = sub.connection
-      // Tried again next turn: the walk stops at the first subscriber that has something waiting, and costs no call into the runtime.
-      if (c.stalled || c.closed || sub.unreported > 0 || c.hasPending()) return false
+      if (c.stalled || c.closed || sub.unreported > 0 || c.hasPending()) {
+        for (const marked of topic.subscribers) {
+          if (marked === sub) break
+          marked.connection.deferred = undefined
+        }
+        return false
+      }
+      c.deferred = topic
     }
-    for (const sub of topic.subscribers) sub.connection.deferred = topic
     topic.deferred = true
     topic.room = room
     topic.turn.push(frame)
@@ -535,19 +542,24 @@ export class Hub {
    */
   private cast(topic: LocalTopic): void {
     const room = this.options.socketHighWaterBytes - topic.turnBytes
-    for (const sub of topic.subscribers)
-      if (sub.connection.sink.bufferedAmount() > room) {
-        this.materialize(topic)
-        this.castFailed(topic)
-        return
-      }
+    const subs = topic.subscribers
+    // One walk unmarks and checks; should a socket lack room, materialize queues the events for all of them.
+    let fits = true
+    for (const sub of subs) {
+      const c = sub.connection
+      c.deferred = undefined
+      if (fits && c.sink.bufferedAmount() > room) fits = false
+    }
+    if (!fits) {
+      this.materialize(topic)
+      this.castFailed(topic)
+      return
+    }
     topic.deferred = false
     const frames = topic.turn
     topic.turn = []
     const bytes = topic.turnBytes
     topic.turnBytes = 0
-    const subs = topic.subscribers
-    for (const sub of subs) sub.connection.deferred = undefined
     if (subs.size === 0) return
     for (const frame of frames) this.fanout!.publish(topic.name, frame.text)
     const deliveries = frames.length * subs.size
