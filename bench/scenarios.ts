@@ -450,8 +450,13 @@ export function latency(rate: number, subscribers: number, durationMs: number, p
           const t = frame.message?.payload?.t
           if (frame.type === 'event' && typeof t === 'number') samples.push(now - t)
         }
-        const subs = await openMany(subscribers, (i) => ({ port: server.port, onText: i < probes ? onText : undefined }))
-        await Promise.all(subs.map((s, i) => s.request([subscribeText(topic, `l${i}`)], 1)))
+        // Probes spread over the subscription order (first, then every subscribers/probes-th): a server that writes
+        // its subscribers in subscription order would otherwise serve the probes first and look faster than it is.
+        const every = Math.max(1, Math.floor(subscribers / probes))
+        const isProbe = (i: number) => i % every === 0 && i / every < probes
+        const subs = await openMany(subscribers, (i) => ({ port: server.port, onText: isProbe(i) ? onText : undefined }))
+        // One subscribe at a time, so that the subscription order is the index order.
+        for (const [i, s] of subs.entries()) await s.request([subscribeText(topic, `l${i}`)], 1)
         const pub = await RawClient.open({ port: server.port })
         await Bun.sleep(50)
         let sent = 0
