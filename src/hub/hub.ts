@@ -88,6 +88,15 @@ export class Hub {
   /** When the pending flush was queued (performance.now()), for the flush-delay metric. */
   private flushQueuedAt = 0
   private readonly maxQueuedBytes: number
+  /**
+   * What one deferred turn of a topic may hold: SOCKET_HIGH_WATER_BYTES or
+   * MAX_QUEUED_BYTES_PER_CONNECTION in bytes, the smaller (each socket's own
+   * room is checked at the cast), and CAST_MAX_EVENTS or QUEUE_SIZE in events,
+   * the smaller (should the cast find a socket without room, the events are
+   * queued as publication would have, and fit).
+   */
+  private readonly castMaxBytes: number
+  private readonly castMaxEvents: number
   private listener: SubscriptionListener = NO_LISTENER
   /** The runtime's fan-out, when the transport offers one (NATIVE_FANOUT); see `cast`. */
   private fanout: NativeFanout | undefined
@@ -101,6 +110,8 @@ export class Hub {
     private readonly observer: HubObserver = noopObserver,
   ) {
     this.maxQueuedBytes = options.maxQueuedBytesPerConnection ?? Infinity
+    this.castMaxBytes = Math.min(options.socketHighWaterBytes, this.maxQueuedBytes)
+    this.castMaxEvents = Math.min(CAST_MAX_EVENTS, options.queueSize)
   }
 
   /** A connection whose sink is backed up and holds more unsent replies than this is closed as a slow consumer. */
@@ -272,8 +283,7 @@ export class Hub {
     if (topic.subscribers.size === 0) return
     const frame = this.frame(publication.frame, publication.bytes, true)
     if (topic.deferred) {
-      // At most QUEUE_SIZE: should the cast find a socket without room, they are queued as publication would have, and fit.
-      if (topic.turn.length < Math.min(CAST_MAX_EVENTS, this.options.queueSize) && topic.turnBytes + frame.bytes <= topic.room) {
+      if (topic.turn.length < this.castMaxEvents && topic.turnBytes + frame.bytes <= this.castMaxBytes) {
         topic.turn.push(frame)
         topic.turnBytes += frame.bytes
         return
@@ -468,9 +478,8 @@ export class Hub {
    * flush would do. That holds when every local subscriber joined the topic
    * natively, has nothing waiting (no reply, no queued event, no SLOW_CONSUMER
    * notice, no other deferred topic), is not backed up, and while the turn's
-   * events fit in the room every socket has below SOCKET_HIGH_WATER_BYTES (and
-   * MAX_QUEUED_BYTES_PER_CONNECTION) and number at most CAST_MAX_EVENTS and
-   * QUEUE_SIZE. Then no connection's
+   * events fit in `castMaxBytes` and `castMaxEvents` and, at the cast, in the
+   * room every socket has below SOCKET_HIGH_WATER_BYTES. Then no connection's
    * order changes (nothing else waits for it) and nothing can be dropped (the
    * socket takes it all, far below Bun's backpressure limit, past which Bun
    * would drop silently).
@@ -487,8 +496,7 @@ export class Hub {
    * call per subscriber and event.
    */
   private defer(topic: LocalTopic, frame: OutboundFrame): boolean {
-    const room = Math.min(this.options.socketHighWaterBytes, this.maxQueuedBytes)
-    if (frame.bytes > room) return false
+    if (frame.bytes > this.castMaxBytes) return false
     // One walk marks and checks (at many connections every visit is a cache miss); a subscriber with
     // something waiting stops it, the marks made so far are undone, and the topic tries again next turn.
     for (const sub of topic.subscribers) {
@@ -503,7 +511,6 @@ export class Hub {
       c.deferred = topic
     }
     topic.deferred = true
-    topic.room = room
     topic.turn.push(frame)
     topic.turnBytes = frame.bytes
     this.castTopics.push(topic)

@@ -26,8 +26,6 @@ export class LocalTopic {
   turn: OutboundFrame[] = []
   /** UTF-8 bytes of `turn`. */
   turnBytes = 0
-  /** Bytes the deferred events may take: SOCKET_HIGH_WATER_BYTES or MAX_QUEUED_BYTES_PER_CONNECTION, the smaller (each socket's own room is checked at the cast). */
-  room = 0
   /** Hub turn from which `defer` may be tried again, and the wait after the next failure (turns, doubling up to 64). */
   retryTurn = 0
   retryAfter = 1

@@ -71,20 +71,6 @@ class FakeNativeFanout {
 
 /** A sink that records every frame; "stalled" means its buffer is full, so the broker must hold frames back. */
 class FakeSink implements Sink {
-  constructor(private readonly fanout?: FakeNativeFanout) {
-    if (!fanout) {
-      this.joinNative = undefined
-      this.leaveNative = undefined
-    }
-  }
-  joinNative?(topic: string): void {
-    const members = this.fanout!.members
-    if (!members.has(topic)) members.set(topic, new Set())
-    members.get(topic)!.add(this)
-  }
-  leaveNative?(topic: string): void {
-    this.fanout!.members.get(topic)?.delete(this)
-  }
   readonly sent: string[] = []
   stalled = false
   closedWith: { code: number; reason: string } | undefined
@@ -102,6 +88,21 @@ class FakeSink implements Sink {
   }
   close(code: number, reason: string): void {
     this.closedWith ??= { code, reason }
+  }
+}
+
+/** A FakeSink that joins topics in a FakeNativeFanout, as a Bun socket does (Sink.joinNative). */
+class NativeFakeSink extends FakeSink {
+  constructor(private readonly fanout: FakeNativeFanout) {
+    super()
+  }
+  joinNative(topic: string): void {
+    const members = this.fanout.members
+    if (!members.has(topic)) members.set(topic, new Set())
+    members.get(topic)!.add(this)
+  }
+  leaveNative(topic: string): void {
+    this.fanout.members.get(topic)?.delete(this)
   }
 }
 
@@ -379,7 +380,7 @@ async function execute(ops: Op[], policy: Policy = 'drop_oldest', native = false
   const logInternal = (error: unknown) => run.internalErrors.push(error)
   let rid = 0
   const open = () => {
-    const sink = new FakeSink(fanout)
+    const sink = fanout ? new NativeFakeSink(fanout) : new FakeSink()
     run.sinks.push(sink)
     run.sessions.push(broker.connect(sink))
     run.requests.push([])
