@@ -11,15 +11,18 @@
  * intervals of silence.
  */
 import type { ServerWebSocket } from 'bun'
+import { SlotList } from '../util/slot-list'
 
 export interface LivePeer {
   /** The beat at which the peer was last heard from. */
   heardAt: number
+  /** Its index in the watched peers (SlotList); -1 when not watched. */
+  livenessSlot: number
   readonly socket: ServerWebSocket<unknown>
 }
 
 export class PeerLiveness {
-  private readonly peers = new Set<LivePeer>()
+  private readonly peers = new SlotList<'livenessSlot', LivePeer>('livenessSlot')
   /** Incremented by every sweep. */
   private beat = 0
 
@@ -47,7 +50,10 @@ export class PeerLiveness {
   /** Terminates peers silent too long (their close handler releases them); pings the rest. */
   sweep(): void {
     this.beat++
-    for (const peer of this.peers) {
+    // Backwards: a removal moves the last peer, already visited, into the hole.
+    const peers = this.peers.members()
+    for (let i = peers.length - 1; i >= 0; i--) {
+      const peer = peers[i]!
       if (this.beat - peer.heardAt > this.silentBeats) {
         this.peers.delete(peer)
         peer.socket.terminate()

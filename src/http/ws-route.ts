@@ -11,6 +11,9 @@
  * `SocketData` (the hub connection, its sink and its dispatch context); Elysia's server-wide websocket
  * handler, which Bun calls for every socket, just forwards each event to
  * `ws.data.open/message/drain/close` with the raw Bun socket.
+ * Idle memory per connection: besides that `data` (which is also the dispatch
+ * context and the liveness peer), the route keeps one object per socket, its
+ * sink (whose `close` is the hub's, not the socket event's).
  * The access decision (credentials, origin, shutdown, connection limit) is
  * taken here, inside the handler, just before `server.upgrade`: on exactly the
  * requests the router sends to this handler, whatever their path spelling
@@ -27,7 +30,9 @@ import { CloseCode, CloseReason, ErrorCode } from '../errors'
 import type { Config } from '../config'
 import type { Logger } from '../log'
 import { errorFields } from '../log'
-import { type ClientContext, type DispatchObserver, clientContext, dispatchFrame, type InternalErrorLogger } from '../protocol/dispatch'
+import type { FramePermissions } from '../auth/connection-auth'
+import { type ClientContext, type DispatchObserver, dispatchFrame, type InternalErrorLogger } from '../protocol/dispatch'
+import { InOrder } from '../protocol/in-order'
 import { RateLimiter, type RateLimitOptions } from '../protocol/rate-limit'
 import { type AccessObserver, noopAccessObserver } from '../metrics/access-metrics'
 import { errorFrame } from '../protocol/server-frames'
@@ -62,7 +67,6 @@ class BunSocketSink implements Sink {
   /** A close decided by the server and waiting for delivery (or timed out), kept to report its code. */
   private decided: { code: number; reason: string } | undefined
   private timer: ReturnType<typeof setTimeout> | undefined
-
   constructor(
     private readonly ws: Socket,
     private readonly closeFlushTimeoutMs: number,
@@ -144,12 +148,20 @@ interface RouteContext {
   maxFramesInFlight: number
 }
 
-/** A socket's `data`: its hub connection, and the handlers Elysia's websocket dispatcher calls as `ws.data.open(ws)` etc. */
-class SocketData implements LivePeer {
-  private client: ClientContext | undefined
+/**
+ * A socket's `data`: the sink the hub writes to, the context dispatch reads
+ * (what every connection shares comes from the route), the peer liveness
+ * watches, and the handlers Elysia's websocket dispatcher calls as
+ * `ws.data.open(ws)` etc.
+ */
+class SocketData implements LivePeer, ClientContext {
+  /** The hub's connection, from open on. */
+  private session: Connection | undefined
+  private inOrder: InOrder | undefined
   private sink: BunSocketSink | undefined
-  private readonly limiter: RateLimiter | undefined
+  readonly limiter: RateLimiter | undefined
   heardAt = 0
+  livenessSlot = -1
   socket!: Socket
 
   constructor(
@@ -159,11 +171,35 @@ class SocketData implements LivePeer {
     this.limiter = route.rateLimit && new RateLimiter(route.rateLimit)
   }
 
+  // ClientContext: dispatch runs only between open and close.
+  get connection(): Connection {
+    return this.session!
+  }
+  get order(): InOrder {
+    return this.inOrder!
+  }
+  get pubsub(): PubSub {
+    return this.route.pubsub
+  }
+  get logInternal(): InternalErrorLogger {
+    return this.route.logInternal
+  }
+  get observer(): DispatchObserver {
+    return this.route.observer
+  }
+  get maxInFlight(): number {
+    return this.route.maxFramesInFlight
+  }
+  get permissions(): FramePermissions {
+    return this.auth
+  }
+
   open(ws: Socket): void {
-    const { pubsub, access, liveness, observer, log, logInternal, accessObserver, maxFramesInFlight } = this.route
+    const { pubsub, access, liveness, observer, log, logInternal, accessObserver } = this.route
     this.sink = new BunSocketSink(ws, this.route.closeFlushTimeoutMs)
     const session = pubsub.connect(this.sink)
-    this.client = clientContext({ pubsub, connection: session, logInternal, limiter: this.limiter, observer, maxInFlight: maxFramesInFlight, permissions: this.auth })
+    this.session = session
+    this.inOrder = new InOrder(session.id, logInternal)
     this.socket = ws
     access.connections++
     ws.subscribe(BROADCAST_TOPIC)
@@ -191,10 +227,10 @@ class SocketData implements LivePeer {
     const { liveness, observer, log } = this.route
     liveness.heard(this)
     observer.messageBytes(typeof message === 'string' ? Buffer.byteLength(message) : message.byteLength)
-    const client = this.client
-    if (!client || this.sink?.closing) return
-    if (dispatchFrame(client, message) === 'abusive') {
-      log.warn('rate_limit_close', { session: client.connection.id, sub: this.auth.sub })
+    const session = this.session
+    if (!session || this.sink?.closing) return
+    if (dispatchFrame(this, message) === 'abusive') {
+      log.warn('rate_limit_close', { session: session.id, sub: this.auth.sub })
       // After the pending flush (queued earlier on the same turn), so the last RATE_LIMITED reply goes out first.
       const sink = this.sink
       setImmediate(() => sink?.close(CloseCode.RATE_LIMIT_ABUSE, CloseReason.RATE_LIMIT_ABUSE, 'after-delivery'))
@@ -202,7 +238,7 @@ class SocketData implements LivePeer {
   }
 
   drain(): void {
-    if (this.client) this.route.pubsub.drained(this.client.connection)
+    if (this.session) this.route.pubsub.drained(this.session)
   }
 
   ping(): void {
@@ -222,9 +258,9 @@ class SocketData implements LivePeer {
     this.auth.close()
     const decided = this.sink?.settle()
     if (decided) ({ code, reason } = decided)
-    const session = this.client?.connection
+    // Bun reports a socket's close once; a frame still finishing in the engine reads `connection` after it.
+    const session = this.session
     if (!session) return
-    this.client = undefined
     access.connections--
     pubsub.disconnect(session)
     observer.closed(code)

@@ -40,28 +40,64 @@ export interface FlushResult {
   events: number
 }
 
+/** A SLOW_CONSUMER notice the hub reports to its observer. */
+export interface Notice {
+  topic: string
+  dropped: number
+}
+
+/**
+ * Idle memory per connection: an idle connection (one subscription, nothing
+ * queued) owns no array, no Map and no closure. The lists below start as
+ * these shared empty arrays, which are never written: each is replaced by an
+ * array of the connection's own before its first push.
+ */
+const NO_FRAMES: OutboundFrame[] = []
+const NO_SUBSCRIPTIONS: Subscription[] = []
+const NO_NOTICES: Notice[] = []
+const NO_TOPICS: string[] = []
+
+/**
+ * What a flush wrote, shared by every connection (a flush is synchronous and
+ * the hub reads it before the next one): no object per connection for it.
+ */
+const written: FlushResult = { frames: 0, bytes: 0, events: 0 }
+
+/** The flush inside `cork`: the connection and budget of the flush in progress (a flush never runs inside another). */
+let corked: Connection | undefined
+let corkedBudget = 0
+/** The callback every `cork` gets: one function for all connections, not a closure per connection. */
+const writeCorked = (): void => corked!.writePending(corkedBudget)
+
 export class Connection {
-  readonly subscriptions = new Map<string, Subscription>()
+  /**
+   * Its subscriptions by topic name: the first in `one`, and once there are
+   * two or more, all of them in `many` (a Map with one entry costs ~250 bytes,
+   * and most connections hold one subscription).
+   */
+  private one: Subscription | undefined
+  private many: Map<string, Subscription> | undefined
   /**
    * Replies, replayed history and the frames of ended subscriptions, consumed
    * from `repliesHead`. Invariant: sorted by serial (every frame pushed gets a
    * fresh serial, replays included), which lets `retire` insert by binary
    * search instead of merging the whole queue.
    */
-  private replies: OutboundFrame[] = []
+  private replies: OutboundFrame[] = NO_FRAMES
   private repliesHead = 0
   /** UTF-8 bytes of every frame waiting in this connection: replies and all its subscription queues. */
   queuedBytes = 0
+  /** Its index in the hub's list of open connections (SlotList), -1 once released. */
+  hubSlot = -1
   /** In the hub's list of connections to flush on the next tick. */
   scheduled = false
   /** The sink is backed up; waiting for drain before the next flush. */
   stalled = false
   closed = false
   /** Topics left without a local subscriber when the hub evicted this connection, until the transport's disconnect takes them. */
-  private abandoned: string[] = []
-  /** SLOW_CONSUMER notices queued or written since the hub last looked; it reports and clears them. */
-  readonly notices: Array<{ topic: string; dropped: number }> = []
-  private readonly written: FlushResult = { frames: 0, bytes: 0, events: 0 }
+  private abandoned: string[] = NO_TOPICS
+  /** SLOW_CONSUMER notices queued or written since the hub last took them (`takeNotices`). */
+  private notices: Notice[] = NO_NOTICES
   /**
    * The subscriptions that may hold queued frames: every subscription with a
    * non-empty queue is in it (`offer` adds it, `Subscription.listed`), and a
@@ -69,11 +105,9 @@ export class Connection {
    * subscriptions that have something, not at every subscription of the
    * connection, and allocate nothing.
    */
-  private readonly active: Subscription[] = []
+  private active: Subscription[] = NO_SUBSCRIPTIONS
   /** The topic whose events of this turn are deferred for the native fan-out, for this connection among others (Hub.defer); nothing else waits here meanwhile. */
   deferred: LocalTopic | undefined
-  /** The budget of the flush in progress (read by `writeCorked`). */
-  private budget = 0
 
   constructor(
     readonly id: number,
@@ -81,19 +115,75 @@ export class Connection {
     private readonly highWater: number,
   ) {}
 
+  /** The subscription to `topic`, active or pending. */
+  subscription(topic: string): Subscription | undefined {
+    const one = this.one
+    if (one !== undefined && one.topic.name === topic) return one
+    return this.many?.get(topic)
+  }
+
+  subscriptionCount(): number {
+    return this.many?.size ?? (this.one === undefined ? 0 : 1)
+  }
+
+  /** Every subscription, in the order they were added; a copy, so the caller may end them while it walks. */
+  allSubscriptions(): Subscription[] {
+    if (this.many !== undefined) return [...this.many.values()]
+    return this.one === undefined ? [] : [this.one]
+  }
+
+  /** Adds `sub` (its topic must have no subscription here yet). */
+  addSubscription(sub: Subscription): void {
+    if (this.many !== undefined) this.many.set(sub.topic.name, sub)
+    else if (this.one === undefined) this.one = sub
+    else {
+      this.many = new Map([
+        [this.one.topic.name, this.one],
+        [sub.topic.name, sub],
+      ])
+      this.one = undefined
+    }
+  }
+
+  /** Removes the subscription to `topic`, if any. */
+  deleteSubscription(topic: string): void {
+    if (this.one !== undefined && this.one.topic.name === topic) this.one = undefined
+    else this.many?.delete(topic)
+  }
+
+  /** Removes every subscription. */
+  clearSubscriptions(): void {
+    this.one = undefined
+    this.many = undefined
+  }
+
   abandon(topics: string[]): void {
-    this.abandoned.push(...topics)
+    this.abandoned = this.abandoned.concat(topics)
   }
 
   /** The topics of `abandon`, once: the engine stops following them. */
   takeAbandoned(): string[] {
     const topics = this.abandoned
-    this.abandoned = []
+    this.abandoned = NO_TOPICS
     return topics
+  }
+
+  /** The SLOW_CONSUMER notices queued or written since the last call, once (the hub reports them). */
+  takeNotices(): readonly Notice[] {
+    const notices = this.notices
+    if (notices !== NO_NOTICES) this.notices = NO_NOTICES
+    return notices
+  }
+
+  /** Records a SLOW_CONSUMER notice for the hub's report. */
+  private noticed(topic: string, dropped: number): void {
+    if (this.notices === NO_NOTICES) this.notices = []
+    this.notices.push({ topic, dropped })
   }
 
   /** Appends a reply; its serial must be newer than every frame already queued here (the hub's counter guarantees it). */
   pushReply(frame: OutboundFrame): void {
+    if (this.replies === NO_FRAMES) this.replies = []
     this.replies.push(frame)
     this.queuedBytes += frame.bytes
   }
@@ -103,6 +193,7 @@ export class Connection {
     this.queuedBytes += frame.bytes
     if (!sub.listed) {
       sub.listed = true
+      if (this.active === NO_SUBSCRIPTIONS) this.active = []
       this.active.push(sub)
     }
     const dropped = sub.queue.push(frame)
@@ -133,15 +224,16 @@ export class Connection {
    * linear work in what it sent.
    */
   retire(sub: Subscription): void {
-    this.subscriptions.delete(sub.topic.name)
+    this.deleteSubscription(sub.topic.name)
     const moved: OutboundFrame[] = []
     if (sub.unreported > 0) {
-      const text = slowConsumerNotice(sub)
+      const text = this.slowConsumerNotice(sub)
       moved.push({ text, bytes: Buffer.byteLength(text), serial: sub.queue.peek()?.serial ?? 0, event: false, at: 0 })
       this.queuedBytes += moved[0]!.bytes
     }
     for (let frame = sub.queue.shift(); frame !== undefined; frame = sub.queue.shift()) moved.push(frame)
     if (moved.length === 0) return
+    if (this.replies === NO_FRAMES) this.replies = []
     const replies = this.replies
     const at = this.firstAfter(moved[0]!.serial)
     if (at === replies.length) {
@@ -193,11 +285,10 @@ export class Connection {
 
   /**
    * Writes pending frames, in serial order, until the sink's high-water mark.
-   * Returns what it wrote: one object per connection, reused (no allocation on
-   * the fan-out path), valid until the next flush.
+   * Returns what it wrote: one object shared by every connection (no
+   * allocation on the fan-out path), valid until the next flush of any.
    */
   flush(): FlushResult {
-    const written = this.written
     written.frames = 0
     written.bytes = 0
     written.events = 0
@@ -205,12 +296,19 @@ export class Connection {
     const budget = this.highWater - this.sink.bufferedAmount()
     if (budget <= 0) return written
     this.compactActive()
-    this.budget = budget
     // One frame alone goes out as it is: a cork would batch nothing, and costs a call into the runtime and back.
-    if (this.pendingFrames() === 1) this.writeCorked()
-    else this.sink.cork(this.writeCorked)
+    if (this.pendingFrames() === 1) this.writePending(budget)
+    else {
+      corked = this
+      corkedBudget = budget
+      try {
+        this.sink.cork(writeCorked)
+      } finally {
+        corked = undefined
+      }
+    }
     if (this.repliesHead === this.replies.length) {
-      this.replies = []
+      this.replies = NO_FRAMES
       this.repliesHead = 0
     }
     this.compactActive()
@@ -228,18 +326,17 @@ export class Connection {
     return n
   }
 
-  /** Writes what `flush` found pending, within `this.budget`; inside the sink's cork unless it is one frame. */
-  private readonly writeCorked = (): void => {
+  /** Writes what `flush` found pending, within `budget`; inside the sink's cork (`writeCorked`) unless it is one frame. For `flush` only. */
+  writePending(budget: number): void {
     const active = this.active
-    if (active.length === 0) this.writeReplies(this.budget, Infinity)
-    else if (active.length === 1 && this.pendingReplies() === 0) this.writeSubscription(active[0]!, this.budget, Infinity)
-    else this.writeMerged(active, this.budget)
+    if (active.length === 0) this.writeReplies(budget, Infinity)
+    else if (active.length === 1 && this.pendingReplies() === 0) this.writeSubscription(active[0]!, budget, Infinity)
+    else this.writeMerged(active, budget)
   }
 
   /** Writes replies with serial below `until`. */
   private writeReplies(budget: number, until: number): number {
     const sink = this.sink
-    const written = this.written
     while (budget > 0 && this.repliesHead < this.replies.length) {
       const frame = this.replies[this.repliesHead]!
       if (frame.serial >= until) break
@@ -257,9 +354,8 @@ export class Connection {
   private writeSubscription(sub: Subscription, budget: number, until: number): number {
     const sink = this.sink
     const queue = sub.queue
-    const written = this.written
     if (sub.unreported > 0) {
-      const notice = slowConsumerNotice(sub)
+      const notice = this.slowConsumerNotice(sub)
       const bytes = Buffer.byteLength(notice)
       sink.send(notice)
       budget -= bytes
@@ -310,11 +406,12 @@ export class Connection {
       budget = this.writeSubscription(best, budget, Math.min(nextSerial, replySerial))
     }
   }
-}
 
-function slowConsumerNotice(sub: Subscription): string {
-  const dropped = sub.unreported
-  sub.unreported = 0
-  sub.connection.notices.push({ topic: sub.topic.name, dropped })
-  return slowConsumerFrame(sub.topic.name, dropped, sub.queue.capacity)
+  /** The SLOW_CONSUMER frame for what `sub` lost since its last notice; resets the count and records the notice. */
+  private slowConsumerNotice(sub: Subscription): string {
+    const dropped = sub.unreported
+    sub.unreported = 0
+    this.noticed(sub.topic.name, dropped)
+    return slowConsumerFrame(sub.topic.name, dropped, sub.queue.capacity)
+  }
 }

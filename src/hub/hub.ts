@@ -17,6 +17,7 @@ import { CloseCode, CloseReason, ErrorCode, HeraldError } from '../errors'
 import type { History, Publication } from '../engine/engine'
 import { errorFrame, infoFrame } from '../protocol/server-frames'
 import { Ring } from '../util/ring'
+import { SlotList } from '../util/slot-list'
 import { Connection, type OutboundFrame } from './connection'
 import { LocalTopic } from './local-topic'
 import { type HubObserver, noopObserver } from './observer'
@@ -77,7 +78,7 @@ export interface Backlog {
 
 export class Hub {
   private readonly topics = new Map<string, LocalTopic>()
-  private readonly connections = new Set<Connection>()
+  private readonly connections = new SlotList<'hubSlot', Connection>('hubSlot')
   private nextConnectionId = 1
   /** Hub-wide order of every frame queued; see Connection. */
   private serial = 0
@@ -151,8 +152,8 @@ export class Hub {
     // Its share of a deferred turn goes with it: it left the topic natively too (detach).
     connection.deferred = undefined
     const emptied: string[] = []
-    for (const sub of connection.subscriptions.values()) if (this.detach(sub)) emptied.push(sub.topic.name)
-    connection.subscriptions.clear()
+    for (const sub of connection.allSubscriptions()) if (this.detach(sub)) emptied.push(sub.topic.name)
+    connection.clearSubscriptions()
     this.connections.delete(connection)
     this.unstall(connection)
     return emptied
@@ -171,20 +172,20 @@ export class Hub {
    * LIMIT_EXCEEDED (MAX_SUBSCRIPTIONS_PER_CONNECTION).
    */
   beginSubscribe(connection: Connection, topicName: string, clientId: string): Subscription {
-    const existing = connection.subscriptions.get(topicName)
+    const existing = connection.subscription(topicName)
     if (existing) {
       existing.clientId = clientId
       return existing
     }
     const max = this.options.maxSubscriptionsPerConnection ?? Infinity
-    if (connection.subscriptions.size >= max) throw new HeraldError(ErrorCode.LIMIT_EXCEEDED, `subscription limit reached (MAX_SUBSCRIPTIONS_PER_CONNECTION=${max})`)
+    if (connection.subscriptionCount() >= max) throw new HeraldError(ErrorCode.LIMIT_EXCEEDED, `subscription limit reached (MAX_SUBSCRIPTIONS_PER_CONNECTION=${max})`)
     let topic = this.topics.get(topicName)
     if (!topic) {
       topic = new LocalTopic(topicName)
       this.topics.set(topicName, topic)
     }
     const sub = new Subscription(connection, topic, clientId, this.options.queueSize)
-    connection.subscriptions.set(topicName, sub)
+    connection.addSubscription(sub)
     topic.pending.add(sub)
     return sub
   }
@@ -199,7 +200,7 @@ export class Hub {
    */
   activate(sub: Subscription, ack: string, history: History): void {
     const connection = sub.connection
-    if (connection.closed || connection.subscriptions.get(sub.topic.name) !== sub) return
+    if (connection.closed || connection.subscription(sub.topic.name) !== sub) return
     // A subscriber joining a topic whose turn is deferred would get that turn's events (cast natively) before its ack.
     if (sub.topic.deferred) this.materialize(sub.topic)
     this.settle(connection)
@@ -239,8 +240,8 @@ export class Hub {
    * one stays). Returns true when its topic has no local subscriber left.
    */
   abandon(sub: Subscription): boolean {
-    if (!sub.pending || sub.connection.subscriptions.get(sub.topic.name) !== sub) return false
-    sub.connection.subscriptions.delete(sub.topic.name)
+    if (!sub.pending || sub.connection.subscription(sub.topic.name) !== sub) return false
+    sub.connection.deleteSubscription(sub.topic.name)
     return this.detach(sub)
   }
 
@@ -252,11 +253,11 @@ export class Hub {
    */
   /** True while `connection` subscribes (or is subscribing) to `topic`. */
   subscribed(connection: Connection, topicName: string): boolean {
-    return connection.subscriptions.has(topicName)
+    return connection.subscription(topicName) !== undefined
   }
 
   unsubscribe(connection: Connection, topicName: string): 'none' | 'ok' | 'emptied' {
-    const sub = connection.subscriptions.get(topicName)
+    const sub = connection.subscription(topicName)
     if (!sub) return 'none'
     this.settle(connection)
     connection.retire(sub)
@@ -298,7 +299,11 @@ export class Hub {
   /** One event to every local subscription's queue of `topic` (the per-connection path). */
   private deliverLocal(topic: LocalTopic, frame: OutboundFrame): void {
     const evict = this.options.slowConsumerPolicy === 'disconnect'
-    for (const sub of topic.subscribers) {
+    const subscribers = topic.subscribers
+    // A copy: an offer can evict a subscriber (another topic's materialize, the byte budget, the disconnect
+    // policy), which removes it from the list mid-walk; a subscriber removed before its turn is skipped.
+    for (const sub of subscribers.members().slice()) {
+      if (!subscribers.has(sub)) continue
       const connection = sub.connection
       // Another topic's deferred events go first: they were published before this one.
       if (connection.deferred !== undefined) this.materialize(connection.deferred)
@@ -328,7 +333,10 @@ export class Hub {
     if (!topic) return false
     const notice = infoFrame('topic_deleted', topicName)
     if (topic.deferred) this.materialize(topic)
-    for (const sub of topic.subscribers) {
+    const subscribers = topic.subscribers
+    // A copy, as in deliverLocal: a settle can evict a subscriber mid-walk.
+    for (const sub of subscribers.members().slice()) {
+      if (!subscribers.has(sub)) continue
       const connection = sub.connection
       this.settle(connection)
       this.leaveNative(sub)
@@ -404,9 +412,9 @@ export class Hub {
   backlog(): Backlog {
     let queued = 0
     let oldest = Infinity
-    for (const c of this.connections) {
+    for (const c of this.connections.members()) {
       queued += c.pendingReplies()
-      for (const sub of c.subscriptions.values()) {
+      for (const sub of c.allSubscriptions()) {
         queued += sub.queue.size
         const at = sub.queue.peek()?.at
         if (at !== undefined && at < oldest) oldest = at
@@ -428,18 +436,18 @@ export class Hub {
   /** True while every connection's queues and the sink buffers are empty. */
   idle(): boolean {
     if (this.castTopics.length > 0) return false
-    for (const c of this.connections) if (c.hasPending() || c.sink.bufferedAmount() > 0) return false
+    for (const c of this.connections.members()) if (c.hasPending() || c.sink.bufferedAmount() > 0) return false
     return true
   }
 
   /** Sends `text` to every connection at once, ahead of what is queued (shutdown notice). */
   notifyAll(text: string): void {
-    for (const c of this.connections) c.sink.send(text)
+    for (const c of [...this.connections.members()]) c.sink.send(text)
   }
 
   /** Closes every connection with `code` and releases it. */
   closeAll(code: number, reason: string): void {
-    for (const c of [...this.connections]) {
+    for (const c of [...this.connections.members()]) {
       c.sink.close(code, reason)
       this.disconnect(c)
     }
@@ -499,13 +507,12 @@ export class Hub {
     if (frame.bytes > this.castMaxBytes) return false
     // One walk marks and checks (at many connections every visit is a cache miss); a subscriber with
     // something waiting stops it, the marks made so far are undone, and the topic tries again next turn.
-    for (const sub of topic.subscribers) {
+    const subs = topic.subscribers.members()
+    for (let i = 0; i < subs.length; i++) {
+      const sub = subs[i]!
       const c = sub.connection
       if (c.stalled || c.closed || sub.unreported > 0 || c.hasPending()) {
-        for (const marked of topic.subscribers) {
-          if (marked === sub) break
-          marked.connection.deferred = undefined
-        }
+        for (let k = 0; k < i; k++) subs[k]!.connection.deferred = undefined
         return false
       }
       c.deferred = topic
@@ -527,7 +534,7 @@ export class Hub {
   /** Queues a deferred topic's events on its subscribers, as publication would have; the rest of its turn is not deferred. */
   private materialize(topic: LocalTopic): void {
     topic.deferred = false
-    for (const sub of topic.subscribers) if (sub.connection.deferred === topic) sub.connection.deferred = undefined
+    for (const sub of topic.subscribers.members()) if (sub.connection.deferred === topic) sub.connection.deferred = undefined
     const frames = topic.turn
     topic.turn = []
     topic.turnBytes = 0
@@ -552,8 +559,9 @@ export class Hub {
     const subs = topic.subscribers
     // One walk unmarks and checks; should a socket lack room, materialize queues the events for all of them.
     let fits = true
-    for (const sub of subs) {
-      const c = sub.connection
+    const members = subs.members()
+    for (let i = 0; i < members.length; i++) {
+      const c = members[i]!.connection
       c.deferred = undefined
       if (fits && c.sink.bufferedAmount() > room) fits = false
     }
@@ -663,10 +671,7 @@ export class Hub {
     this.settle(connection)
     const written = connection.flush()
     if (written.frames > 0) this.observer.delivered(written.frames, written.bytes, written.events)
-    if (connection.notices.length > 0) {
-      for (const n of connection.notices) this.observer.slowConsumer('notice', { connection: connection.id, topic: n.topic, dropped: n.dropped })
-      connection.notices.length = 0
-    }
+    for (const n of connection.takeNotices()) this.observer.slowConsumer('notice', { connection: connection.id, topic: n.topic, dropped: n.dropped })
     if (connection.closed || !connection.hasPending()) return
     // Bun reports drain only after it had to buffer; if the kernel took everything, try again next turn.
     if (connection.sink.bufferedAmount() === 0) this.schedule(connection)

@@ -1,3 +1,4 @@
+import { SlotList } from '../util/slot-list'
 import type { OutboundFrame } from './connection'
 import type { Subscription } from './subscription'
 
@@ -7,8 +8,13 @@ import type { Subscription } from './subscription'
  * the topic itself (seq, history, whether it exists) lives in the engine.
  */
 export class LocalTopic {
-  /** Active subscriptions: live publications go to their queues. */
-  readonly subscribers = new Set<Subscription>()
+  /**
+   * Active subscriptions: live publications go to their queues. A SlotList,
+   * not a Set (one entry per subscriber is ~140 bytes in a Set): walks are
+   * over an array, in no particular order; a walk during which a subscriber
+   * may be evicted walks a copy (Hub.deliverLocal, Hub.topicGone).
+   */
+  readonly subscribers = new SlotList<'topicSlot', Subscription>('topicSlot')
   /** Subscriptions whose subscribe is still being answered by the engine: publications are held for them. */
   readonly pending = new Set<Subscription>()
   /** Messages dropped from this instance's subscribers' queues, summed (kept after the topic empties, until it is deleted). */

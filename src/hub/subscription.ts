@@ -17,6 +17,8 @@ import type { LocalTopic } from './local-topic'
  */
 export class Subscription {
   readonly queue: Ring<OutboundFrame>
+  /** Its index in its topic's active subscribers (LocalTopic.subscribers), -1 while not active there. */
+  topicSlot = -1
   /** Its sink joined the topic natively (Sink.joinNative): the native fan-out reaches it. */
   native = false
   /** In its connection's list of subscriptions that may hold queued frames (Connection.active). */

@@ -28,7 +28,7 @@ export interface DispatchObserver {
 
 export const noopDispatchObserver: DispatchObserver = { frameReceived() {}, errorSent() {} }
 
-/** Everything dispatch needs for one client connection; built once per connection. */
+/** Everything dispatch needs for one client connection; built once per connection (`clientContext`, or the socket's own data in ws-route.ts). */
 export interface ClientContext {
   readonly pubsub: PubSub
   readonly connection: Connection
@@ -53,7 +53,7 @@ export interface ClientContext {
 }
 
 export function clientContext(fields: Omit<ClientContext, 'order' | 'observer' | 'permissions'> & { observer?: DispatchObserver; permissions?: FramePermissions }): ClientContext {
-  return { observer: noopDispatchObserver, permissions: ALLOW_ALL, ...fields, order: new InOrder((error) => fields.logInternal(error, { connection: fields.connection.id })) }
+  return { observer: noopDispatchObserver, permissions: ALLOW_ALL, ...fields, order: new InOrder(fields.connection.id, fields.logInternal) }
 }
 
 /** Returns 'abusive' when the connection should be closed for sustained abuse (its last reply is queued first). */

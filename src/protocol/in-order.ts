@@ -19,14 +19,20 @@ import { type Sync, isPromise } from '../util/sync'
 
 export type Finish = () => void
 
+/** Told of a finish that threw; gets the connection's id (one handler for every connection: no closure each). */
+export type OrderErrorHandler = (error: unknown, context: { connection: number }) => void
+
 export class InOrder {
-  /** Settles after the latest finish queued so far has run. */
-  private tail: Promise<void> = Promise.resolve()
+  /** Settles after the latest finish queued so far has run; created by the first frame that has to wait (an idle connection holds no promise). */
+  private tail: Promise<void> | undefined
   private waiting = 0
   /** Settles when the latest exclusive frame has finished; undefined when none is waiting. */
   private barrier: Promise<void> | undefined
 
-  constructor(private readonly onError: (error: unknown) => void = () => {}) {}
+  constructor(
+    private readonly connection = 0,
+    private readonly onError: OrderErrorHandler = () => {},
+  ) {}
 
   /** Frames started or queued whose reply has not been queued yet. */
   get inFlight(): number {
@@ -42,9 +48,9 @@ export class InOrder {
     }
     if (exclusive) {
       // Starts after every earlier frame finished; later frames start after it finished (see `barrier`).
-      const after = this.tail.then(start)
+      const after = this.settled().then(start)
       this.queue(after)
-      const barrier = this.tail
+      const barrier = this.settled()
       this.barrier = barrier
       void barrier.then(() => {
         if (this.barrier === barrier) this.barrier = undefined
@@ -57,12 +63,16 @@ export class InOrder {
   /** For a caller that started an operation itself while nothing was waiting (`inFlight` 0): its finish, later. */
   queue(finish: Sync<Finish>): void {
     this.waiting++
-    this.tail = this.tail
+    this.tail = this.settled()
       .then(() => finish)
       .then((f) => f())
-      .catch(this.onError)
+      .catch((error: unknown) => this.onError(error, { connection: this.connection }))
       .finally(() => {
         this.waiting--
       })
+  }
+
+  private settled(): Promise<void> {
+    return (this.tail ??= Promise.resolve())
   }
 }

@@ -3,11 +3,18 @@
  * item, so callers can count what they dropped. All operations are O(1)
  * (amortized for push) except `last(k)`, which is O(k).
  *
- * Storage grows on demand, doubling from a few slots up to `capacity`: most
- * subscription queues stay nearly empty, and a queue preallocated to its
- * capacity (100 slots by default) would cost ~800 bytes per idle subscriber.
+ * Storage is allocated on the first push and grows on demand, doubling from a
+ * few slots up to `capacity`: most subscription queues stay empty or nearly
+ * so, and a queue preallocated to its capacity (100 slots by default) would
+ * cost ~800 bytes per idle subscriber; an empty ring holds no array at all.
  */
 const INITIAL_SLOTS = 4
+/**
+ * The storage of every ring never pushed to (or cleared): shared by all of them and never written,
+ * because a push into a ring with no slot grows first. Not frozen: a frozen array is another kind
+ * of array to JSC, and the loads of `items` on the hot path would see two.
+ */
+const NO_SLOTS: never[] = []
 
 export class Ring<T> {
   private items: (T | undefined)[]
@@ -16,7 +23,7 @@ export class Ring<T> {
 
   constructor(readonly capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 0) throw new RangeError(`ring capacity must be a non-negative integer, got ${capacity}`)
-    this.items = new Array(Math.min(capacity, INITIAL_SLOTS))
+    this.items = NO_SLOTS
   }
 
   get size(): number {
@@ -64,7 +71,7 @@ export class Ring<T> {
   }
 
   clear(): void {
-    this.items = new Array(Math.min(this.capacity, INITIAL_SLOTS))
+    this.items = NO_SLOTS
     this.head = 0
     this.count = 0
   }
