@@ -6,6 +6,7 @@
  * own REDIS_PREFIX. Without redis-server and REDIS_URL: one line, and no test
  * runs (exit 0), except with CI set, where that is a failure.
  */
+import { afterAll } from 'bun:test'
 import { REDIS_HOW_TO, redisAvailable, startRedis } from './redis-server'
 
 if (process.env.TEST_ENGINE === 'redis' && !process.env.REDIS_URL) {
@@ -19,5 +20,8 @@ if (process.env.TEST_ENGINE === 'redis' && !process.env.REDIS_URL) {
   }
   const redis = await startRedis()
   process.env.REDIS_URL = redis.url
+  // A preload's afterAll runs once after every test file: `bun test` does not emit 'exit' to it, and
+  // the redis-server outlived every run before this (kept as well, for a run stopped early).
+  afterAll(() => redis.killNow())
   process.on('exit', () => redis.killNow())
 }
