@@ -164,6 +164,7 @@ export class Connection {
   /** The topics of `abandon`, once: the engine stops following them. */
   takeAbandoned(): string[] {
     const topics = this.abandoned
+    if (topics === NO_TOPICS) return [] // never hand out the shared empty list: the caller owns what it gets
     this.abandoned = NO_TOPICS
     return topics
   }
