@@ -1,0 +1,50 @@
+/**
+ * Idle memory per connection (issue 11): what the hub keeps for a connection
+ * that subscribed once and has nothing waiting, measured as JS heap after a
+ * full collection, over many connections. It guards the layout of
+ * docs/performance.md ("Second pass: memory per connection"): no Map, array,
+ * closure or Set entry per idle connection. The layout before it (a Map of
+ * subscriptions, a reply array and Set entries per connection) measured
+ * ~1,540 bytes here; this one ~640.
+ */
+import { describe, expect, test } from 'bun:test'
+import { heapStats } from 'bun:jsc'
+import type { Connection } from '../../src/hub/connection'
+import type { Sink } from '../../src/hub/sink'
+import { memoryPubSub, sync } from '../helpers/pubsub'
+
+const CONNECTIONS = 20_000
+/** Bytes of JS heap the hub may keep per idle connection (Connection, Subscription, its Ring, the client_id, list slots). */
+const BOUND = 900
+
+/** One sink for every connection: what is measured is the hub's state, not a test double's. */
+const discard: Sink = { send: (text) => text.length, cork: (fn) => fn(), bufferedAmount: () => 0, close() {} }
+
+function heapAfterGc(): number {
+  Bun.gc(true)
+  return heapStats().heapSize
+}
+
+describe('idle memory per connection', () => {
+  test(`an idle connection with one subscription keeps under ${BOUND} bytes of JS heap in the hub`, async () => {
+    const pubsub = memoryPubSub({ queueSize: 100, historySize: 100 })
+    sync(pubsub.createTopic('t'))
+    const connections: Connection[] = []
+    const before = heapAfterGc()
+    for (let i = 0; i < CONNECTIONS; i++) {
+      const connection = pubsub.connect(discard)
+      sync(pubsub.subscribe(connection, { topic: 't', clientId: `client-${i}`, lastN: 0 }))
+      connections.push(connection)
+    }
+    // The acks go out at the next turn's flush; then nothing waits anywhere. The measure is taken in a
+    // task of its own: the collector scans the stack conservatively, and this loop's frames would keep garbage.
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(pubsub.idle()).toBe(true)
+    // Minus this test's own array slot.
+    const perConnection = await new Promise<number>((resolve) => setTimeout(() => resolve((heapAfterGc() - before) / CONNECTIONS - 8), 0))
+    expect(pubsub.localCounts().connections).toBe(CONNECTIONS)
+    expect(perConnection).toBeGreaterThan(0)
+    expect(perConnection).toBeLessThan(BOUND)
+    connections.length = 0
+  })
+})
