@@ -271,8 +271,8 @@ export class Connection {
     return false
   }
 
-  /** Drops the empty subscriptions from `active`; returns how many are left. */
-  private compactActive(): number {
+  /** Drops the empty subscriptions from `active`. */
+  private compactActive(): void {
     const active = this.active
     let kept = 0
     for (let i = 0; i < active.length; i++) {
@@ -281,7 +281,6 @@ export class Connection {
       else sub.listed = false
     }
     active.length = kept
-    return kept
   }
 
   /**

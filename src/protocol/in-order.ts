@@ -30,8 +30,8 @@ export class InOrder {
   private barrier: Promise<void> | undefined
 
   constructor(
-    private readonly connection = 0,
-    private readonly onError: OrderErrorHandler = () => {},
+    private readonly connection: number,
+    private readonly onError: OrderErrorHandler,
   ) {}
 
   /** Frames started or queued whose reply has not been queued yet. */

@@ -54,6 +54,20 @@ describe('SlotList (a set whose members hold their own index)', () => {
     expect(list.size).toBe(50 - 17)
   })
 
+  test('clear empties the list and leaves every former member free to join again', () => {
+    const list = new SlotList<'a', Item>('a')
+    const items = ['u', 'v', 'w'].map(item)
+    for (const i of items) list.add(i)
+    list.clear()
+    expect(list.size).toBe(0)
+    for (const i of items) {
+      expect(list.has(i)).toBe(false)
+      expect(i.a).toBe(-1)
+    }
+    list.add(items[2]!)
+    expect(names(list)).toEqual(['w'])
+  })
+
   test('one object can be in two lists that use different fields', () => {
     const one = new SlotList<'a', Item>('a')
     const two = new SlotList<'b', Item>('b')
