@@ -11,9 +11,8 @@
  * `SocketData` (the hub connection, its sink and its dispatch context); Elysia's server-wide websocket
  * handler, which Bun calls for every socket, just forwards each event to
  * `ws.data.open/message/drain/close` with the raw Bun socket.
- * Idle memory per connection: besides that `data` (which is also the dispatch
- * context and the liveness peer), the route keeps one object per socket, its
- * sink (whose `close` is the hub's, not the socket event's).
+ * Idle memory per connection: that `data` is also the sink, the dispatch
+ * context and the liveness peer, so the route keeps no other object per socket.
  * The access decision (credentials, origin, shutdown, connection limit) is
  * taken here, inside the handler, just before `server.upgrade`: on exactly the
  * requests the router sends to this handler, whatever their path spelling
@@ -51,7 +50,8 @@ export function nativeTopic(topic: string): string {
 type Socket = ServerWebSocket<SocketData>
 
 /**
- * Adapts a Bun socket to the hub's Sink.
+ * Adapts a Bun socket to the hub's Sink. The base of the socket's `data`
+ * (SocketData below): one object per connection for both.
  *
  * A close 'after-delivery' (slow consumer, rate-limit abuse) must not cut off
  * what is already on its way: the socket's own buffer and the kernel's can
@@ -63,59 +63,61 @@ type Socket = ServerWebSocket<SocketData>
  * frame at once. A client that does not answer within `closeFlushTimeoutMs`
  * is terminated (1006 on its side). One timer per such close: they are rare.
  */
-class BunSocketSink implements Sink {
+abstract class BunSocketSink implements Sink {
+  /** The socket, from open on (the hub writes only to open connections). */
+  socket!: Socket
   /** A close decided by the server and waiting for delivery (or timed out), kept to report its code. */
   private decided: { code: number; reason: string } | undefined
   private timer: ReturnType<typeof setTimeout> | undefined
-  constructor(
-    private readonly ws: Socket,
-    private readonly closeFlushTimeoutMs: number,
-  ) {}
+  /** How long a close 'after-delivery' waits for the client (CLOSE_FLUSH_TIMEOUT_MS). */
+  protected abstract get closeFlushTimeoutMs(): number
+
   send(text: string): number {
-    return this.ws.sendText(text)
+    return this.socket.sendText(text)
   }
   cork(fn: () => void): void {
-    this.ws.cork(fn)
+    this.socket.cork(fn)
   }
   bufferedAmount(): number {
-    return this.ws.getBufferedAmount()
+    return this.socket.getBufferedAmount()
   }
   joinNative(topic: string): void {
-    this.ws.subscribe(nativeTopic(topic))
+    this.socket.subscribe(nativeTopic(topic))
   }
   leaveNative(topic: string): void {
     // A socket already closed has left every topic (Bun unsubscribes it on close).
-    if (this.ws.readyState === 1) this.ws.unsubscribe(nativeTopic(topic))
+    if (this.socket.readyState === 1) this.socket.unsubscribe(nativeTopic(topic))
   }
-  close(code: number, reason: string, when: 'now' | 'after-delivery' = 'now'): void {
+  end(code: number, reason: string, when: 'now' | 'after-delivery' = 'now'): void {
     if (when === 'now') {
       clearTimeout(this.timer)
-      this.ws.close(code, reason)
+      this.socket.close(code, reason)
       return
     }
     if (this.decided) return
     this.decided = { code, reason }
-    this.timer = setTimeout(() => this.ws.terminate(), this.closeFlushTimeoutMs)
+    const ws = this.socket
+    this.timer = setTimeout(() => ws.terminate(), this.closeFlushTimeoutMs)
     this.timer.unref?.()
-    this.ws.ping()
+    ws.ping()
   }
   /** True once the server decided to close this socket: nothing more the client sends is executed. */
   get closing(): boolean {
     return this.decided !== undefined
   }
   /** The client answered a ping: if a close was waiting for delivery, everything before it has been read. */
-  ponged(): void {
+  protected ponged(): void {
     if (!this.decided || this.timer === undefined) return
     clearTimeout(this.timer)
     this.timer = undefined
-    this.ws.close(this.decided.code, this.decided.reason)
+    this.socket.close(this.decided.code, this.decided.reason)
   }
   /**
    * The socket is gone: forgets a waiting close and returns the close the server
    * had decided, if any — what the logs and metrics report, even when the client
    * vanished before it could be delivered.
    */
-  settle(): { code: number; reason: string } | undefined {
+  protected settle(): { code: number; reason: string } | undefined {
     clearTimeout(this.timer)
     this.timer = undefined
     return this.decided
@@ -149,34 +151,41 @@ interface RouteContext {
 }
 
 /**
- * A socket's `data`: the sink the hub writes to, the context dispatch reads
- * (what every connection shares comes from the route), the peer liveness
- * watches, and the handlers Elysia's websocket dispatcher calls as
- * `ws.data.open(ws)` etc.
+ * A socket's `data`: the sink the hub writes to (its base class), the context
+ * dispatch reads (what every connection shares comes from the route), the
+ * peer liveness watches, and the handlers Elysia's websocket dispatcher calls
+ * as `ws.data.open(ws)` etc. (hence the sink's `end`, not `close`).
  */
-class SocketData implements LivePeer, ClientContext {
+class SocketData extends BunSocketSink implements LivePeer, ClientContext {
   /** The hub's connection, from open on. */
   private session: Connection | undefined
   private inOrder: InOrder | undefined
-  private sink: BunSocketSink | undefined
   readonly limiter: RateLimiter | undefined
   heardAt = 0
   livenessSlot = -1
-  socket!: Socket
 
   constructor(
     private readonly route: RouteContext,
     private readonly auth: ConnectionAuth,
   ) {
+    super()
     this.limiter = route.rateLimit && new RateLimiter(route.rateLimit)
+  }
+
+  protected get closeFlushTimeoutMs(): number {
+    return this.route.closeFlushTimeoutMs
   }
 
   // ClientContext: dispatch runs only between open and close.
   get connection(): Connection {
     return this.session!
   }
+  /** Made when a frame first has to wait for the engine (never, with the memory engine): an idle connection holds none. */
   get order(): InOrder {
-    return this.inOrder!
+    return (this.inOrder ??= new InOrder(this.session!.id, this.route.logInternal))
+  }
+  get inFlight(): number {
+    return this.inOrder?.inFlight ?? 0
   }
   get pubsub(): PubSub {
     return this.route.pubsub
@@ -195,12 +204,10 @@ class SocketData implements LivePeer, ClientContext {
   }
 
   open(ws: Socket): void {
-    const { pubsub, access, liveness, observer, log, logInternal, accessObserver } = this.route
-    this.sink = new BunSocketSink(ws, this.route.closeFlushTimeoutMs)
-    const session = pubsub.connect(this.sink)
-    this.session = session
-    this.inOrder = new InOrder(session.id, logInternal)
+    const { pubsub, access, liveness, observer, log, accessObserver } = this.route
     this.socket = ws
+    const session = pubsub.connect(this)
+    this.session = session
     access.connections++
     ws.subscribe(BROADCAST_TOPIC)
     liveness.add(this)
@@ -218,8 +225,7 @@ class SocketData implements LivePeer, ClientContext {
     accessObserver.tokenExpired()
     pubsub.reply(session, errorFrame(undefined, ErrorCode.TOKEN_EXPIRED, 'token expired: reconnect with a new token'))
     // After the pending flush (queued on this turn), and after delivery, so that the error frame is read first.
-    const sink = this.sink
-    setImmediate(() => sink?.close(CloseCode.TOKEN_EXPIRED, CloseReason.TOKEN_EXPIRED, 'after-delivery'))
+    setImmediate(() => this.end(CloseCode.TOKEN_EXPIRED, CloseReason.TOKEN_EXPIRED, 'after-delivery'))
   }
 
   /** `message` is what Bun received, unparsed: dispatch parses it exactly once. */
@@ -228,12 +234,11 @@ class SocketData implements LivePeer, ClientContext {
     liveness.heard(this)
     observer.messageBytes(typeof message === 'string' ? Buffer.byteLength(message) : message.byteLength)
     const session = this.session
-    if (!session || this.sink?.closing) return
+    if (!session || this.closing) return
     if (dispatchFrame(this, message) === 'abusive') {
       log.warn('rate_limit_close', { session: session.id, sub: this.auth.sub })
       // After the pending flush (queued earlier on the same turn), so the last RATE_LIMITED reply goes out first.
-      const sink = this.sink
-      setImmediate(() => sink?.close(CloseCode.RATE_LIMIT_ABUSE, CloseReason.RATE_LIMIT_ABUSE, 'after-delivery'))
+      setImmediate(() => this.end(CloseCode.RATE_LIMIT_ABUSE, CloseReason.RATE_LIMIT_ABUSE, 'after-delivery'))
     }
   }
 
@@ -247,7 +252,7 @@ class SocketData implements LivePeer, ClientContext {
 
   pong(): void {
     this.route.liveness.heard(this)
-    this.sink?.ponged()
+    this.ponged()
   }
 
   close(_ws: Socket, closedWith: number, closeReason: string): void {
@@ -256,7 +261,7 @@ class SocketData implements LivePeer, ClientContext {
     const { pubsub, access, liveness, observer, log, accessObserver } = this.route
     liveness.remove(this)
     this.auth.close()
-    const decided = this.sink?.settle()
+    const decided = this.settle()
     if (decided) ({ code, reason } = decided)
     // Bun reports a socket's close once; a frame still finishing in the engine reads `connection` after it.
     const session = this.session

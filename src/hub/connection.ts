@@ -13,6 +13,7 @@
  *   queues, where drop-oldest applies.
  */
 import { slowConsumerFrame } from '../protocol/server-frames'
+import { withBit } from '../util/bits'
 import type { Sink } from './sink'
 import type { LocalTopic } from './local-topic'
 import type { Subscription } from './subscription'
@@ -69,14 +70,18 @@ let corkedBudget = 0
 /** The callback every `cork` gets: one function for all connections, not a closure per connection. */
 const writeCorked = (): void => corked!.writePending(corkedBudget)
 
+/** Bits of `Connection.flags` (three booleans in one field: idle memory per connection). */
+const SCHEDULED = 1
+const STALLED = 2
+const CLOSED = 4
+
 export class Connection {
   /**
-   * Its subscriptions by topic name: the first in `one`, and once there are
-   * two or more, all of them in `many` (a Map with one entry costs ~250 bytes,
-   * and most connections hold one subscription).
+   * Its subscriptions by topic name: the only one as it is, and once there
+   * are two or more, all of them in a Map (a Map with one entry costs ~250
+   * bytes, and most connections hold one subscription).
    */
-  private one: Subscription | undefined
-  private many: Map<string, Subscription> | undefined
+  private subs: Subscription | Map<string, Subscription> | undefined
   /**
    * Replies, replayed history and the frames of ended subscriptions, consumed
    * from `repliesHead`. Invariant: sorted by serial (every frame pushed gets a
@@ -89,11 +94,8 @@ export class Connection {
   queuedBytes = 0
   /** Its index in the hub's list of open connections (SlotList), -1 once released. */
   hubSlot = -1
-  /** In the hub's list of connections to flush on the next tick. */
-  scheduled = false
-  /** The sink is backed up; waiting for drain before the next flush. */
-  stalled = false
-  closed = false
+  /** SCHEDULED | STALLED | CLOSED: the accessors below. */
+  private flags = 0
   /** Topics left without a local subscriber when the hub evicted this connection, until the transport's disconnect takes them. */
   private abandoned: string[] = NO_TOPICS
   /** SLOW_CONSUMER notices queued or written since the hub last took them (`takeNotices`). */
@@ -112,49 +114,71 @@ export class Connection {
   constructor(
     readonly id: number,
     readonly sink: Sink,
-    private readonly highWater: number,
   ) {}
+
+  /** In the hub's list of connections to flush on the next tick. */
+  get scheduled(): boolean {
+    return (this.flags & SCHEDULED) !== 0
+  }
+  set scheduled(on: boolean) {
+    this.flags = withBit(this.flags, SCHEDULED, on)
+  }
+  /** The sink is backed up; waiting for drain before the next flush. */
+  get stalled(): boolean {
+    return (this.flags & STALLED) !== 0
+  }
+  set stalled(on: boolean) {
+    this.flags = withBit(this.flags, STALLED, on)
+  }
+  get closed(): boolean {
+    return (this.flags & CLOSED) !== 0
+  }
+  set closed(on: boolean) {
+    this.flags = withBit(this.flags, CLOSED, on)
+  }
 
   /** The subscription to `topic`, active or pending. */
   subscription(topic: string): Subscription | undefined {
-    const one = this.one
-    if (one !== undefined && one.topic.name === topic) return one
-    return this.many?.get(topic)
+    const subs = this.subs
+    if (subs instanceof Map) return subs.get(topic)
+    return subs !== undefined && subs.topic.name === topic ? subs : undefined
   }
 
   subscriptionCount(): number {
-    return this.many?.size ?? (this.one === undefined ? 0 : 1)
+    const subs = this.subs
+    if (subs instanceof Map) return subs.size
+    return subs === undefined ? 0 : 1
   }
 
   /** Every subscription, in the order they were added; a copy, so the caller may end them while it walks. */
   allSubscriptions(): Subscription[] {
-    if (this.many !== undefined) return [...this.many.values()]
-    return this.one === undefined ? [] : [this.one]
+    const subs = this.subs
+    if (subs instanceof Map) return [...subs.values()]
+    return subs === undefined ? [] : [subs]
   }
 
   /** Adds `sub` (its topic must have no subscription here yet). */
   addSubscription(sub: Subscription): void {
-    if (this.many !== undefined) this.many.set(sub.topic.name, sub)
-    else if (this.one === undefined) this.one = sub
-    else {
-      this.many = new Map([
-        [this.one.topic.name, this.one],
+    const subs = this.subs
+    if (subs instanceof Map) subs.set(sub.topic.name, sub)
+    else if (subs === undefined) this.subs = sub
+    else
+      this.subs = new Map([
+        [subs.topic.name, subs],
         [sub.topic.name, sub],
       ])
-      this.one = undefined
-    }
   }
 
   /** Removes the subscription to `topic`, if any. */
   deleteSubscription(topic: string): void {
-    if (this.one !== undefined && this.one.topic.name === topic) this.one = undefined
-    else this.many?.delete(topic)
+    const subs = this.subs
+    if (subs instanceof Map) subs.delete(topic)
+    else if (subs !== undefined && subs.topic.name === topic) this.subs = undefined
   }
 
   /** Removes every subscription. */
   clearSubscriptions(): void {
-    this.one = undefined
-    this.many = undefined
+    this.subs = undefined
   }
 
   abandon(topics: string[]): void {
@@ -284,16 +308,17 @@ export class Connection {
   }
 
   /**
-   * Writes pending frames, in serial order, until the sink's high-water mark.
+   * Writes pending frames, in serial order, until the sink holds `highWater`
+   * bytes (SOCKET_HIGH_WATER_BYTES, the same for every connection of a hub).
    * Returns what it wrote: one object shared by every connection (no
    * allocation on the fan-out path), valid until the next flush of any.
    */
-  flush(): FlushResult {
+  flush(highWater: number): FlushResult {
     written.frames = 0
     written.bytes = 0
     written.events = 0
     if (this.closed || !this.hasPending()) return written
-    const budget = this.highWater - this.sink.bufferedAmount()
+    const budget = highWater - this.sink.bufferedAmount()
     if (budget <= 0) return written
     this.compactActive()
     // One frame alone goes out as it is: a cork would batch nothing, and costs a call into the runtime and back.

@@ -16,13 +16,12 @@
 import { CloseCode, CloseReason, ErrorCode, HeraldError } from '../errors'
 import type { History, Publication } from '../engine/engine'
 import { errorFrame, infoFrame } from '../protocol/server-frames'
-import { Ring } from '../util/ring'
 import { SlotList } from '../util/slot-list'
 import { Connection, type OutboundFrame } from './connection'
 import { LocalTopic } from './local-topic'
 import { type HubObserver, noopObserver } from './observer'
 import type { NativeFanout, Sink } from './sink'
-import { Subscription } from './subscription'
+import { Held, Subscription } from './subscription'
 
 export interface HubOptions {
   queueSize: number
@@ -136,7 +135,7 @@ export class Hub {
 
   /** Registers a connection. Nothing is sent on connect. */
   connect(sink: Sink): Connection {
-    const connection = new Connection(this.nextConnectionId++, sink, this.options.socketHighWaterBytes)
+    const connection = new Connection(this.nextConnectionId++, sink)
     this.connections.add(connection)
     return connection
   }
@@ -219,7 +218,6 @@ export class Hub {
       }
       const held = sub.held
       sub.held = undefined
-      sub.heldBytes = 0
       const after = history.position.seq
       if (held)
         for (let p = held.shift(); p !== undefined; p = held.shift()) {
@@ -274,11 +272,11 @@ export class Hub {
       for (const sub of [...topic.pending]) {
         // Held while the engine answers the subscribe: the subscriber is not slow, so nothing is dropped;
         // what is held counts against the connection's byte budget, past which it is evicted.
-        sub.held ??= new Ring(Number.MAX_SAFE_INTEGER)
-        sub.held.push(publication)
-        sub.heldBytes += publication.bytes
+        const held = (sub.held ??= new Held())
+        held.push(publication)
+        held.bytes += publication.bytes
         const connection = sub.connection
-        if (connection.queuedBytes + sub.heldBytes > this.maxQueuedBytes)
+        if (connection.queuedBytes + held.bytes > this.maxQueuedBytes)
           this.evictSlow(connection, `more than ${this.maxQueuedBytes} bytes waiting for a subscribe to complete: disconnecting`)
       }
     if (topic.subscribers.size === 0) return
@@ -448,7 +446,7 @@ export class Hub {
   /** Closes every connection with `code` and releases it. */
   closeAll(code: number, reason: string): void {
     for (const c of [...this.connections.members()]) {
-      c.sink.close(code, reason)
+      c.sink.end(code, reason)
       this.disconnect(c)
     }
     clearInterval(this.stallPoll)
@@ -638,7 +636,7 @@ export class Hub {
     if (connection.closed) return
     connection.sink.send(errorFrame(undefined, ErrorCode.SLOW_CONSUMER, why))
     this.observer.slowConsumer('disconnect', { connection: connection.id, reason: why })
-    connection.sink.close(CloseCode.SLOW_CONSUMER, CloseReason.SLOW_CONSUMER, 'after-delivery')
+    connection.sink.end(CloseCode.SLOW_CONSUMER, CloseReason.SLOW_CONSUMER, 'after-delivery')
     // Kept for the transport's disconnect (through PubSub), which releases the engine's follow of these topics.
     connection.abandon(this.disconnect(connection))
   }
@@ -669,7 +667,7 @@ export class Hub {
 
   private flushConnection(connection: Connection): void {
     this.settle(connection)
-    const written = connection.flush()
+    const written = connection.flush(this.options.socketHighWaterBytes)
     if (written.frames > 0) this.observer.delivered(written.frames, written.bytes, written.events)
     for (const n of connection.takeNotices()) this.observer.slowConsumer('notice', { connection: connection.id, topic: n.topic, dropped: n.dropped })
     if (connection.closed || !connection.hasPending()) return

@@ -19,14 +19,14 @@ export interface Sink {
   /** Bytes accepted by `send` but not yet handed to the kernel. */
   bufferedAmount(): number
   /**
-   * Closes the connection; the transport later reports it through `Hub.disconnect`.
+   * Ends the connection (closes it); the transport later reports it through `Hub.disconnect`.
    * `when`: 'now' (default) sends the close frame at once; 'after-delivery' sends it
    * once the client has read everything written before it (a slow consumer that
    * resumes reading still gets its last frames, the SLOW_CONSUMER error and the
    * close code), and drops the connection if that takes longer than the
    * transport's timeout (CLOSE_FLUSH_TIMEOUT_MS).
    */
-  close(code: number, reason: string, when?: 'now' | 'after-delivery'): void
+  end(code: number, reason: string, when?: 'now' | 'after-delivery'): void
 }
 
 /**

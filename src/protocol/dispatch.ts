@@ -49,16 +49,28 @@ export interface ClientContext {
    * sent before its ack are still checked against the old token.
    */
   readonly permissions: FramePermissions
+  /** The connection's frame order; a context may make it when first asked (an idle connection then holds none). */
   readonly order: InOrder
+  /** `order.inFlight`, read without making the order: 0 when it does not exist. */
+  readonly inFlight: number
 }
 
-export function clientContext(fields: Omit<ClientContext, 'order' | 'observer' | 'permissions'> & { observer?: DispatchObserver; permissions?: FramePermissions }): ClientContext {
-  return { observer: noopDispatchObserver, permissions: ALLOW_ALL, ...fields, order: new InOrder(fields.connection.id, fields.logInternal) }
+export function clientContext(fields: Omit<ClientContext, 'order' | 'inFlight' | 'observer' | 'permissions'> & { observer?: DispatchObserver; permissions?: FramePermissions }): ClientContext {
+  const order = new InOrder(fields.connection.id, fields.logInternal)
+  return {
+    observer: noopDispatchObserver,
+    permissions: ALLOW_ALL,
+    ...fields,
+    order,
+    get inFlight() {
+      return order.inFlight
+    },
+  }
 }
 
 /** Returns 'abusive' when the connection should be closed for sustained abuse (its last reply is queued first). */
 export function dispatchFrame(c: ClientContext, received: unknown): 'ok' | 'abusive' {
-  const { pubsub, connection, observer, order, permissions } = c
+  const { pubsub, connection, observer, permissions } = c
   let requestId: string | undefined
   let type: ClientFrame['type'] | undefined
   try {
@@ -79,9 +91,9 @@ export function dispatchFrame(c: ClientContext, received: unknown): 'ok' | 'abus
     requestId = frame.request_id
     type = frame.type
     observer.frameReceived(frame.type)
-    if (order.inFlight >= c.maxInFlight) {
+    if (c.inFlight >= c.maxInFlight) {
       refuse(c, requestId, `more than ${c.maxInFlight} frames waiting for their replies (MAX_FRAMES_IN_FLIGHT): frame not executed`)
-      return order.inFlight >= 2 * c.maxInFlight ? 'abusive' : 'ok'
+      return c.inFlight >= 2 * c.maxInFlight ? 'abusive' : 'ok'
     }
     const id = requestId
     switch (frame.type) {
@@ -94,7 +106,7 @@ export function dispatchFrame(c: ClientContext, received: unknown): 'ok' | 'abus
           permissions.assertSubscribe(request.topic)
           return pubsub.subscribe(connection, request)
         }
-        order.run(() => settle(c, id, 'subscribe', subscribe, () => permissions.subscribed(request.topic)), true)
+        inOrder(c, () => settle(c, id, 'subscribe', subscribe, () => permissions.subscribed(request.topic)), true)
         break
       }
       case 'unsubscribe': {
@@ -107,12 +119,12 @@ export function dispatchFrame(c: ClientContext, received: unknown): 'ok' | 'abus
           permissions.unsubscribed(topic)
           pubsub.reply(connection, ackFrame(id, topic))
         }
-        order.run(() => settle(c, id, 'unsubscribe', unsubscribe, acked), true)
+        inOrder(c, () => settle(c, id, 'unsubscribe', unsubscribe, acked), true)
         break
       }
       case 'publish': {
         const { topic, message } = frame
-        if (order.inFlight === 0) {
+        if (c.inFlight === 0) {
           // The hot path, written out: with the memory engine a publish answers at once and costs no closure.
           let published
           try {
@@ -123,23 +135,23 @@ export function dispatchFrame(c: ClientContext, received: unknown): 'ok' | 'abus
             break
           }
           if (!isPromise(published)) pubsub.reply(connection, ackFrame(id, topic, published))
-          else order.queue(published.then((p) => () => pubsub.reply(connection, ackFrame(id, topic, p)), (error) => () => replyError(c, id, 'publish', error)))
+          else c.order.queue(published.then((p) => () => pubsub.reply(connection, ackFrame(id, topic, p)), (error) => () => replyError(c, id, 'publish', error)))
           break
         }
         const publish = () => {
           permissions.assertPublish(topic)
           return pubsub.publish(topic, message)
         }
-        order.run(() => settle(c, id, 'publish', publish, (p) => pubsub.reply(connection, ackFrame(id, topic, p))), false)
+        inOrder(c, () => settle(c, id, 'publish', publish, (p) => pubsub.reply(connection, ackFrame(id, topic, p))), false)
         break
       }
       case 'ping':
-        order.run(() => () => pubsub.reply(connection, pongFrame(id)), false)
+        inOrder(c, () => () => pubsub.reply(connection, pongFrame(id)), false)
         break
       case 'refresh': {
         const token = frame.token
         // Started at once (a second refresh meanwhile gets BAD_REQUEST), answered in order.
-        order.run(() => settle(c, id, 'refresh', () => refresh(c, token), (ended) => {
+        inOrder(c, () => settle(c, id, 'refresh', () => refresh(c, token), (ended) => {
           for (const topic of ended) pubsub.reply(connection, infoFrame('unsubscribed', topic, 'the refreshed token does not allow this topic'))
           pubsub.reply(connection, ackFrame(id))
         }), false)
@@ -149,9 +161,22 @@ export function dispatchFrame(c: ClientContext, received: unknown): 'ok' | 'abus
   } catch (error) {
     if (type === undefined) observer.frameReceived('invalid')
     const id = requestId
-    order.run(() => () => replyError(c, id, type, error), false)
+    inOrder(c, () => () => replyError(c, id, type, error), false)
   }
   return 'ok'
+}
+
+/**
+ * `c.order.run(start, exclusive)`, with InOrder's own fast path taken here:
+ * while no frame waits and `start` answers at once (always, with the memory
+ * engine), the finish runs without asking for the order, so a context that
+ * makes its order lazily (ws-route.ts) makes it only when a frame must wait.
+ */
+function inOrder(c: ClientContext, start: () => Sync<Finish>, exclusive: boolean): void {
+  if (c.inFlight !== 0) return c.order.run(start, exclusive)
+  const finish = start()
+  if (!isPromise(finish)) return finish()
+  c.order.queue(finish)
 }
 
 /** A subscribe or unsubscribe without client_id acts as the token's sub (validation then sees it as given). */
@@ -203,7 +228,7 @@ function settle<T>(c: ClientContext, requestId: string | undefined, type: Client
 
 /** A frame refused unexecuted: RATE_LIMITED, in order with the other replies. */
 function refuse(c: ClientContext, requestId: string | undefined, message: string): void {
-  c.order.run(() => () => {
+  inOrder(c, () => () => {
     c.observer.errorSent(ErrorCode.RATE_LIMITED, c.connection.id, message)
     c.pubsub.reply(c.connection, errorFrame(requestId, ErrorCode.RATE_LIMITED, message))
   }, false)

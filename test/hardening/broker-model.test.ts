@@ -86,7 +86,7 @@ class FakeSink implements Sink {
   bufferedAmount(): number {
     return this.stalled ? HIGH_WATER : 0
   }
-  close(code: number, reason: string): void {
+  end(code: number, reason: string): void {
     this.closedWith ??= { code, reason }
   }
 }

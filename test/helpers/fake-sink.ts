@@ -24,7 +24,7 @@ export class FakeSink implements Sink {
   bufferedAmount(): number {
     return this.buffered
   }
-  close(code: number, reason: string): void {
+  end(code: number, reason: string): void {
     this.closedWith ??= { code, reason }
   }
 
