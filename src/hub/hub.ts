@@ -56,6 +56,13 @@ export interface SubscriptionListener {
 }
 
 /**
+ * Turns in a row with one event each after which a topic counts as shallow
+ * (Hub.shallow). One turn is not enough: several publishers sharing a topic
+ * make single-event turns between deeper ones, and those are cast.
+ */
+const SHALLOW_TURNS = 4
+
+/**
  * The most events of one topic a turn defers for the native fan-out (Hub.defer); past it the
  * turn goes to the queues and the topic waits 1, 2, 4 … 64 turns before deferring again. Deep
  * turns are faster through the per-connection flush (one cork per connection for all its
@@ -281,6 +288,7 @@ export class Hub {
       }
     if (topic.subscribers.size === 0) return
     const frame = this.frame(publication.frame, publication.bytes, true)
+    const shallow = this.fanout !== undefined && this.shallow(topic)
     if (topic.deferred) {
       if (topic.turn.length < this.castMaxEvents && topic.turnBytes + frame.bytes <= this.castMaxBytes) {
         topic.turn.push(frame)
@@ -290,7 +298,7 @@ export class Hub {
       // A deep turn: its events go to the queues, and the next turns of the topic are likely deep too.
       this.materialize(topic)
       this.castFailed(topic)
-    } else if (this.fanout !== undefined && topic.nativeCount === topic.subscribers.size && topic.retryTurn <= this.turnId && this.defer(topic, frame)) return
+    } else if (this.fanout !== undefined && !shallow && topic.nativeCount === topic.subscribers.size && topic.retryTurn <= this.turnId && this.defer(topic, frame)) return
     this.deliverLocal(topic, frame)
   }
 
@@ -521,6 +529,27 @@ export class Hub {
     this.castTopics.push(topic)
     this.queueFlush()
     return true
+  }
+
+  /**
+   * Counts the topic's events per turn and tells whether this one is the
+   * first of a turn on a topic whose last SHALLOW_TURNS turns (with events)
+   * had one each: a shallow publisher (one message, then its ack). Its events take the
+   * per-connection flush: for one event per turn it writes each socket at once
+   * in subscription order, which measured lower latency and more deliveries
+   * per second than one native call behind two passes over the subscribers
+   * (docs/performance.md, "Shallow turns"); the native fan-out pays from two
+   * events per turn on.
+   */
+  private shallow(topic: LocalTopic): boolean {
+    if (topic.eventTurn === this.turnId) {
+      topic.turnEvents++
+      return false
+    }
+    topic.loneTurns = topic.turnEvents <= 1 ? topic.loneTurns + 1 : 0
+    topic.eventTurn = this.turnId
+    topic.turnEvents = 1
+    return topic.loneTurns >= SHALLOW_TURNS
   }
 
   /** A cast found a socket without room (it reads the buffered amount of every subscriber): the topic waits 1, 2, 4 … 64 turns before deferring again. */

@@ -35,6 +35,10 @@ export class LocalTopic {
   /** Hub turn from which `defer` may be tried again, and the wait after the next failure (turns, doubling up to 64). */
   retryTurn = 0
   retryAfter = 1
+  /** The hub turn of the topic's latest event, how many events the topic had in that turn, and how many of its turns in a row before it had one (Hub.shallow). */
+  eventTurn = -1
+  turnEvents = 0
+  loneTurns = 0
 
   constructor(readonly name: string) {}
 

@@ -8,6 +8,7 @@
  */
 import { describe, expect, test } from 'bun:test'
 import { scrape } from '../helpers/prometheus'
+import { encodeClientFrame, json, rawConnect } from '../helpers/raw-ws'
 import { startServer } from '../helpers/server'
 import { connect, type Frame, type TestClient, uuid } from '../helpers/ws-client'
 import { until } from '../helpers/wait'
@@ -86,5 +87,39 @@ describe('NATIVE_FANOUT', () => {
     const lastOfSolo = on.frames.solo!.at(-1)!
     expect(on.frames.both!.includes(lastOfSolo)).toBe(false)
     expect(off.frames.publisher!.some((f) => f.startsWith('ack p')) && off.frames.publisher!.some((f) => f.startsWith('pong'))).toBe(true)
+  }, 30_000)
+
+  test('a shallow publisher (one event per turn) takes the per-connection flush; a burst is cast again, in the same order', async () => {
+    await using server = startServer({ nativeFanout: true })
+    expect(await server.createTopic('c')).toBe(201)
+    const reader = await rawConnect(server.port)
+    await reader.subscribe('c', 'reader')
+    const publisher = await rawConnect(server.port)
+    const publishText = (i: number) => JSON.stringify({ type: 'publish', topic: 'c', request_id: `p${i}`, message: { id: uuid(), payload: { i } } })
+    const events = () => reader.frames.filter((f) => f.opcode === 1).map(json).filter((f) => f.type === 'event')
+    const native = async () => (await scrape(server.http)).value('herald_messages_delivered_native_total')
+    let i = 0
+    // One publish, then wait until the reader has it: every event is alone in its turn.
+    const lone = async (count: number) => {
+      for (let k = 0; k < count; k++) {
+        publisher.sendText(publishText(i++))
+        await until(() => (events().length === i ? true : undefined), 5_000, `event ${i} at the reader`)
+      }
+    }
+    await lone(8)
+    const afterWarmUp = await native()
+    await lone(8)
+    // Shallow by now: these eight went connection by connection.
+    expect(await native()).toBe(afterWarmUp)
+    // Bursts of eight in one write: from the second on, the topic's turns are deep, and cast.
+    for (let burst = 0; burst < 3; burst++) {
+      publisher.write(Buffer.concat(Array.from({ length: 8 }, () => encodeClientFrame(1, Buffer.from(publishText(i++))))))
+      await until(() => (events().length === i ? true : undefined), 5_000, `burst ${burst} at the reader`)
+    }
+    expect(await native()).toBeGreaterThan(afterWarmUp)
+    expect(events().map((f) => f.message.payload.i)).toEqual(Array.from({ length: i }, (_, k) => k))
+    expect(events().map((f) => f.seq)).toEqual(Array.from({ length: i }, (_, k) => k + 1))
+    reader.destroy()
+    publisher.destroy()
   }, 30_000)
 })
