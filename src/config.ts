@@ -145,7 +145,7 @@ export const options = {
   },
   nativeFanout: {
     env: 'NATIVE_FANOUT',
-    schema: Type.Boolean({ default: true, description: "Write a topic's events with Bun's native fan-out (server.publish) in the turns where every subscriber of the topic has only those events waiting and room for them in its socket: the same frames in the same order, without a JavaScript call per subscriber (less CPU under load). false: always one send per subscriber (lower latency at low rates)." }),
+    schema: Type.Boolean({ default: true, description: "Write a topic's events with Bun's native fan-out (server.publish) in the turns where every subscriber of the topic has only those events waiting and room for them in its socket: the same frames in the same order, without a JavaScript call per subscriber (less CPU under load); a topic whose last turns had one event each is written per subscriber (faster for a shallow publisher). false: always one send per subscriber." }),
   },
   logLevel: {
     env: 'LOG_LEVEL',
