@@ -167,6 +167,12 @@ class SocketData extends BunSocketSink implements LivePeer, ClientContext {
   constructor(
     private readonly route: RouteContext,
     private readonly auth: ConnectionAuth,
+    /**
+     * The client's address, for the `connect` log line, then forgotten: read
+     * from the request at the upgrade, not from the socket, which would keep
+     * it (Bun caches `remoteAddress` on the socket: ~25 bytes per connection).
+     */
+    private remote: string | undefined,
   ) {
     super()
     this.limiter = route.rateLimit && new RateLimiter(route.rateLimit)
@@ -215,7 +221,8 @@ class SocketData extends BunSocketSink implements LivePeer, ClientContext {
     accessObserver.admitted(this.auth.kind)
     // Only token connections expire (no closure kept for the others: idle memory per connection).
     if (this.auth.kind === 'token') this.auth.whenExpired(() => this.tokenExpired(session))
-    log.info('connect', { session: session.id, remote: ws.remoteAddress, auth: this.auth.kind, sub: this.auth.sub })
+    log.info('connect', { session: session.id, remote: this.remote, auth: this.auth.kind, sub: this.auth.sub })
+    this.remote = undefined
   }
 
   /** The token's exp passed without a refresh: TOKEN_EXPIRED, then close 4401 once it has been delivered. */
@@ -313,7 +320,7 @@ export function wsRoute({ pubsub, log, config, access, observer = noopWsObserver
           log.debug('ws_refused', { reason: decision.refused, detail: decision.detail })
           return decision.response
         }
-        if (server?.upgrade(request, { data: new SocketData(route, decision.auth) })) return
+        if (server?.upgrade(request, { data: new SocketData(route, decision.auth, server.requestIP(request)?.address) })) return
         decision.auth.close()
         return errorResponse(ErrorCode.BAD_REQUEST, 'expected a WebSocket upgrade')
       }
