@@ -14,6 +14,12 @@
  * other instances hold each client_id, so that a client_id on two instances
  * still joins once and leaves once. Without a transport (memory, sqlite: one
  * instance) the view is empty.
+ *
+ * Without a transport the counts are kept only for a topic with a presence
+ * watcher here (they are what its join/leave events are decided on); GET
+ * .../subscribers counts the hub's subscriptions when none is kept. An idle
+ * subscriber of a topic nobody watches then costs no `Map` entry (~66 bytes:
+ * docs/performance.md, "Third pass").
  */
 import type { Hub, SubscriptionListener } from './hub/hub'
 import type { Subscription } from './hub/subscription'
@@ -56,8 +62,10 @@ export interface PresenceList {
 }
 
 class TopicPresence {
-  /** client_id → active subscriptions here. */
+  /** client_id → active subscriptions here, while `counting`; empty otherwise. */
   readonly local = new Map<string, number>()
+  /** `local` and every active subscription's `counted` are kept: always with a transport, else while the topic has a watcher. */
+  counting = false
   /** Subscriptions here that asked for events. */
   readonly watchers = new Set<Subscription>()
   /** While watched over a transport: client_id → the other instances that hold it. */
@@ -117,7 +125,10 @@ export class Presence implements SubscriptionListener, PresenceHandler {
   // SubscriptionListener: the hub's subscriptions.
   started(sub: Subscription): void {
     const topic = sub.topic.name
+    // Nothing to keep: no transport, nobody watches the topic, and this subscription does not ask to.
+    if (!this.transport && !sub.presence && !this.topics.has(topic)) return
     const t = this.topic(topic)
+    if (!t.counting) this.startCounting(topic, t, sub)
     if (sub.presence) {
       t.watchers.add(sub)
       // Normally prepared before the subscribe's ack; again here if the record was dropped meanwhile.
@@ -128,6 +139,8 @@ export class Presence implements SubscriptionListener, PresenceHandler {
       sub.counted = sub.clientId
       this.count(topic, t, sub.clientId, +1)
     }
+    // A watcher that subscribed again without presence may have been the last one.
+    if (t.watchers.size === 0 && !this.transport) this.stopCounting(topic, t)
     this.release(topic, t)
   }
 
@@ -138,7 +151,39 @@ export class Presence implements SubscriptionListener, PresenceHandler {
     t.watchers.delete(sub)
     this.count(topic, t, sub.counted, -1)
     sub.counted = undefined
+    if (t.watchers.size === 0 && !this.transport) this.stopCounting(topic, t)
     this.release(topic, t)
+  }
+
+  /**
+   * Counts the topic's active subscriptions here, all but `sub` (which the
+   * caller counts, announcing its join): the first watcher of a topic
+   * nobody counted for, or any subscription with a transport.
+   */
+  private startCounting(topic: string, t: TopicPresence, sub: Subscription): void {
+    t.counting = true
+    sub.counted = undefined
+    for (const s of this.hub.activeSubscriptions(topic)) {
+      if (s === sub) continue
+      s.counted = s.clientId
+      t.local.set(s.clientId, (t.local.get(s.clientId) ?? 0) + 1)
+    }
+  }
+
+  /** The last watcher left and no transport needs the counts: they are dropped (`list` counts the hub's subscriptions instead). */
+  private stopCounting(topic: string, t: TopicPresence): void {
+    t.counting = false
+    t.local.clear()
+    for (const s of this.hub.activeSubscriptions(topic)) s.counted = undefined
+  }
+
+  /** client_id → active subscriptions here: the kept counts, or counted now from the hub's subscriptions. */
+  private localCounts(topic: string): Map<string, number> {
+    const t = this.topics.get(topic)
+    if (t?.counting) return t.local
+    const counts = new Map<string, number>()
+    for (const s of this.hub.activeSubscriptions(topic)) counts.set(s.clientId, (counts.get(s.clientId) ?? 0) + 1)
+    return counts
   }
 
   topicGone(topic: string): void {
@@ -196,7 +241,7 @@ export class Presence implements SubscriptionListener, PresenceHandler {
   list(topic: string, exists: Sync<unknown>): Sync<PresenceList> {
     const others = this.transport ? this.transport.snapshot(topic) : new Map()
     return both(exists, others, (_, remote) => {
-      const merged = new Map(this.topics.get(topic)?.local)
+      const merged = new Map(this.localCounts(topic))
       for (const counts of remote.values()) for (const [clientId, n] of counts) merged.set(clientId, (merged.get(clientId) ?? 0) + n)
       const ids = [...merged.keys()].sort()
       const subscribers = ids.slice(0, this.listMax).map((client_id) => ({ client_id, connections: merged.get(client_id)! }))

@@ -466,6 +466,11 @@ export class Hub {
     return { text, bytes, serial: ++this.serial, event, at: event ? performance.now() : 0 }
   }
 
+  /** The active subscriptions of `topic` here, in no particular order (a copy). */
+  activeSubscriptions(topic: string): Subscription[] {
+    return this.topics.get(topic)?.subscribers.members().slice() ?? []
+  }
+
   /** Removes `sub` from its topic; drops the topic when nobody here subscribes any more. Returns true then. */
   private detach(sub: Subscription): boolean {
     const topic = sub.topic

@@ -5,8 +5,10 @@
  * docs/performance.md ("Second pass: memory per connection"): no Map, array,
  * closure or Set entry per idle connection. The layout before it (a Map of
  * subscriptions, a reply array and Set entries per connection) measured
- * ~1,540 bytes here; the first pass's (a separate Ring per subscription, four
- * booleans and a high-water field each) ~640; this one ~490.
+ * ~1,540 bytes here; the second pass's (a separate Ring per subscription, four
+ * booleans and a high-water field each) ~640; the third pass's before presence
+ * counts became lazy (a Map entry per client_id of an unwatched topic) ~490;
+ * this one ~330.
  */
 import { describe, expect, test } from 'bun:test'
 import { heapStats } from 'bun:jsc'
@@ -15,8 +17,8 @@ import type { Sink } from '../../src/hub/sink'
 import { memoryPubSub, sync } from '../helpers/pubsub'
 
 const CONNECTIONS = 20_000
-/** Bytes of JS heap the hub may keep per idle connection (Connection, Subscription with its queue, the client_id, list and presence slots). */
-const BOUND = 600
+/** Bytes of JS heap the hub may keep per idle connection (Connection, Subscription with its queue, the client_id, list slots; no presence count: nobody watches). */
+const BOUND = 420
 
 /** One sink for every connection: what is measured is the hub's state, not a test double's. */
 const discard: Sink = { send: (text) => text.length, cork: (fn) => fn(), bufferedAmount: () => 0, end() {} }

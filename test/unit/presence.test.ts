@@ -47,4 +47,46 @@ describe('presence in the hub', () => {
     expect(sinks.every((s) => s.closedWith?.code === 1001)).toBe(true)
     expect(sync(pubsub.subscribers('t'))).toEqual({ topic: 't', subscribers: [], total: 0 })
   })
+
+  test('counts start with the first watcher and stop with the last: joins and leaves stay exact, the list is right throughout', async () => {
+    const pubsub = memoryPubSub()
+    pubsub.createTopic('t')
+    const list = () => sync(pubsub.subscribers('t'))
+    const subscriber = (clientId: string, presence = false) => {
+      const sink = new FakeSink()
+      const connection = pubsub.connect(sink)
+      dispatch(pubsub, connection, { type: 'subscribe', topic: 't', client_id: clientId, presence })
+      return { sink, connection }
+    }
+    const unsubscribe = (s: { connection: ReturnType<typeof pubsub.connect> }, clientId: string) => dispatch(pubsub, s.connection, { type: 'unsubscribe', topic: 't', client_id: clientId })
+    // Nobody watches: the list counts the hub's subscriptions.
+    const x1 = subscriber('x')
+    const x2 = subscriber('x')
+    const y = subscriber('y')
+    await flushed()
+    expect(list()).toEqual({ topic: 't', subscribers: [{ client_id: 'x', connections: 2 }, { client_id: 'y', connections: 1 }], total: 2 })
+    // The first watcher: only its own join (x and y were present already), then exact leaves.
+    const w = subscriber('w', true)
+    await flushed()
+    expect(presenceOf(w.sink)).toEqual([['join', 'w']])
+    unsubscribe(y, 'y')
+    unsubscribe(x1, 'x')
+    await flushed()
+    expect(presenceOf(w.sink)).toEqual([['leave', 'y']])
+    expect(list().subscribers).toEqual([{ client_id: 'w', connections: 1 }, { client_id: 'x', connections: 1 }])
+    // The last watcher leaves: x2 stays, z comes while nobody watches.
+    unsubscribe(w, 'w')
+    const z = subscriber('z')
+    await flushed()
+    expect(list().subscribers).toEqual([{ client_id: 'x', connections: 1 }, { client_id: 'z', connections: 1 }])
+    // A new watcher: counts again from the subscriptions, not from what the first one left.
+    const v = subscriber('v', true)
+    await flushed()
+    expect(presenceOf(v.sink)).toEqual([['join', 'v']])
+    pubsub.disconnect(z.connection)
+    unsubscribe(x2, 'x')
+    await flushed()
+    expect(presenceOf(v.sink)).toEqual([['leave', 'z'], ['leave', 'x']])
+    expect(list()).toEqual({ topic: 't', subscribers: [{ client_id: 'v', connections: 1 }], total: 1 })
+  })
 })
