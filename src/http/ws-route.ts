@@ -8,7 +8,7 @@
  * request context plus a dozen closures in every socket's `data` (about 9 KiB
  * per idle connection), wraps the socket in a new object for every event, and
  * parses every message through an async path. Here `data` is one small
- * `SocketData` (the hub connection, its sink and its dispatch context); Elysia's server-wide websocket
+ * `SocketData` (the hub's sink itself, the hub connection and the dispatch context); Elysia's server-wide websocket
  * handler, which Bun calls for every socket, just forwards each event to
  * `ws.data.open/message/drain/close` with the raw Bun socket.
  * Idle memory per connection: that `data` is also the sink, the dispatch

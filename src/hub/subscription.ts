@@ -4,20 +4,6 @@ import { Ring } from '../util/ring'
 import type { Connection, OutboundFrame } from './connection'
 import type { LocalTopic } from './local-topic'
 
-/**
- * One connection's subscription to one topic (key: connection + topic), with
- * its bounded drop-oldest queue of frames not yet written to the socket. The
- * connection owns the queue's byte accounting (`Connection.offer`). The
- * subscription is its own queue (it extends the ring): one object per
- * subscription, not two (idle memory per connection, docs/performance.md).
- *
- * A new subscription starts `pending`: the engine is still reading its
- * position and replay (an asynchronous engine takes a round trip). Live
- * publications that arrive meanwhile wait in `held` (nothing dropped: the
- * subscriber is not slow, the engine is; bounded by the connection's byte
- * budget, MAX_QUEUED_BYTES_PER_CONNECTION); `Hub.activate` queues the ack and
- * the replay, then those of them newer than the replay.
- */
 /** What a pending subscription holds (Subscription.held): an unbounded FIFO and its UTF-8 bytes. */
 export class Held extends Ring<Publication> {
   bytes = 0
@@ -32,6 +18,20 @@ const LISTED = 2
 const PENDING = 4
 const PRESENCE = 8
 
+/**
+ * One connection's subscription to one topic (key: connection + topic), with
+ * its bounded drop-oldest queue of frames not yet written to the socket. The
+ * connection owns the queue's byte accounting (`Connection.offer`). The
+ * subscription is its own queue (it extends the ring): one object per
+ * subscription, not two (idle memory per connection, docs/performance.md).
+ *
+ * A new subscription starts `pending`: the engine is still reading its
+ * position and replay (an asynchronous engine takes a round trip). Live
+ * publications that arrive meanwhile wait in `held` (nothing dropped: the
+ * subscriber is not slow, the engine is; bounded by the connection's byte
+ * budget, MAX_QUEUED_BYTES_PER_CONNECTION); `Hub.activate` queues the ack and
+ * the replay, then those of them newer than the replay.
+ */
 export class Subscription extends Ring<OutboundFrame> {
   /** Its index in its topic's active subscribers (LocalTopic.subscribers), -1 while not active there. */
   topicSlot = -1
@@ -41,7 +41,7 @@ export class Subscription extends Ring<OutboundFrame> {
   unreported = 0
   /** Publications that arrived while pending, oldest first; undefined when none did. */
   held: Held | undefined
-  /** The client_id presence counts this subscription under while it is active (src/presence.ts); undefined when not counted. */
+  /** The client_id presence counts this subscription under while it is active and its topic's counts are kept (src/presence.ts); undefined otherwise. */
   counted: string | undefined
 
   constructor(
