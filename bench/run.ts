@@ -8,6 +8,7 @@
  *   bun run bench --quick               small N, short runs (BENCH_QUICK=1 too)
  *   bun run bench --only fanout,latency scenarios whose name starts with these
  *   bun run bench --runs 5              runs per scenario and target (BENCH_RUNS)
+ *   bun run bench --warmup 1000         each fan-out run after 1 s of the same load, not measured (BENCH_WARMUP_MS)
  *   bun run bench --only fanout_100_w   the window sweep at N = 100 (fanout_1000_w… at N = 1,000)
  *   bun run bench --only 'fanout_100$'  exactly that scenario (a trailing $ turns off the prefix match)
  *
@@ -26,6 +27,8 @@ const flag = (name: string) => {
 }
 const quick = args.includes('--quick') || process.env.BENCH_QUICK === '1'
 const runs = Number(flag('runs') ?? process.env.BENCH_RUNS ?? (quick ? 1 : 3))
+const warmup = flag('warmup')
+if (warmup !== undefined) process.env.BENCH_WARMUP_MS = warmup // read by the fan-out scenarios at each run
 const only = (flag('only') ?? process.env.BENCH_ONLY ?? '').split(',').filter(Boolean)
 
 export function suite(quick: boolean): Scenario[] {

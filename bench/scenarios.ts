@@ -87,6 +87,8 @@ export interface FanoutOptions {
   batch?: number
   /** Add one subscriber that completes the handshake, subscribes, and never reads again. */
   stalled?: boolean
+  /** The topic (created here; default 'fanout'). */
+  topic?: string
 }
 
 /**
@@ -96,7 +98,7 @@ export interface FanoutOptions {
  * subscriber has received exactly what was published (zero loss is checked).
  */
 export async function fanoutRun(server: ServerHandle, o: FanoutOptions): Promise<Metrics> {
-  const topic = 'fanout'
+  const topic = o.topic ?? 'fanout'
   await server.createTopics([topic])
   const n = o.subscribers
   let target = Infinity
@@ -251,7 +253,7 @@ export function fanout(subscribers: number, durationMs: number, options: FanoutS
   const suffix = (options.window !== undefined ? `_w${window}` : '') + (publishers > 1 ? `_p${publishers}` : '') + (options.engine === 'sqlite' ? '_sqlite' : '')
   return {
     name: `fanout_${subscribers}${suffix}`,
-    params: { subscribers, duration_ms: durationMs, window, publishers, ...(options.batch !== undefined ? { batch: options.batch } : {}), engine: options.engine ?? 'memory' },
+    params: { subscribers, duration_ms: durationMs, window, publishers, ...(options.batch !== undefined ? { batch: options.batch } : {}), engine: options.engine ?? 'memory', ...(process.env.BENCH_WARMUP_MS ? { warmup_ms: Number(process.env.BENCH_WARMUP_MS) } : {}) },
     metrics: [
       { key: 'deliveries_per_s', label: 'deliveries/s', better: 'higher' },
       { key: 'deliveries_per_cpu_s', label: 'deliveries per server CPU-second', better: 'higher' },
@@ -261,9 +263,18 @@ export function fanout(subscribers: number, durationMs: number, options: FanoutS
       { key: 'loadgen_cpu_pct', label: 'load generator CPU %', better: 'info' },
       { key: 'rss_after_mib', label: 'server RSS after (MiB)', better: 'info' },
     ],
-    run: (target) => withServer(target, engineEnv(options.engine), (server) => fanoutRun(server, { subscribers, durationMs, window, publishers, batch: options.batch })),
+    run: (target) =>
+      withServer(target, engineEnv(options.engine), async (server) => {
+        const run = { subscribers, durationMs, window, publishers, batch: options.batch }
+        // BENCH_WARMUP_MS (`--warmup MS`): first the same load for that long on another topic, with its own
+        // subscribers, not measured (the JIT compiles while it runs). Default 0: a fresh server, JIT included.
+        const warmupMs = Number(process.env.BENCH_WARMUP_MS ?? 0)
+        if (warmupMs > 0) await fanoutRun(server, { ...run, durationMs: warmupMs, topic: 'warmup' })
+        return fanoutRun(server, run)
+      }),
   }
 }
+
 
 /** The fanout run without and with one stalled subscriber (A-B-B-A), each on a fresh server. */
 export function slow(subscribers: number, durationMs: number, queueSize = 100): Scenario {
