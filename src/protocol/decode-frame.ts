@@ -66,10 +66,16 @@ function checkResume(frame: SubscribeFrame): void {
   if (frame.epoch !== undefined && frame.since_seq === undefined) throw bad('epoch goes with since_seq')
 }
 
-/** Validates a JSON value (see toJsonValue) as a client frame. */
-export function decodeFrame(json: unknown): ClientFrame {
+/**
+ * Validates a JSON value (see toJsonValue) as a client frame. `textLength`:
+ * the length of the text it was parsed from, if it was. Each level of nesting
+ * opens with a bracket, so a text of at most MAX_FRAME_DEPTH characters
+ * cannot nest deeper, and the walk over the value (about 3 % of a publish's
+ * CPU) is skipped for it.
+ */
+export function decodeFrame(json: unknown, textLength = Infinity): ClientFrame {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw bad('frame must be a JSON object')
-  if (nestsDeeperThan(json, MAX_FRAME_DEPTH)) throw bad(`frame nests deeper than ${MAX_FRAME_DEPTH} levels`)
+  if (textLength > MAX_FRAME_DEPTH && nestsDeeperThan(json, MAX_FRAME_DEPTH)) throw bad(`frame nests deeper than ${MAX_FRAME_DEPTH} levels`)
   const type = (json as { type?: unknown }).type
   if (type === undefined) throw bad(`type is required: one of ${TYPES}`)
   if (typeof type !== 'string' || !Object.hasOwn(checkers, type)) throw bad(`unknown type ${JSON.stringify(type).slice(0, 64)}: expected one of ${TYPES}`)

@@ -87,7 +87,7 @@ export function dispatchFrame(c: ClientContext, received: unknown): 'ok' | 'abus
     }
     const json = withDefaultClientId(toJsonValue(received), permissions.defaultClientId)
     requestId = requestIdOf(json)
-    const frame = decodeFrame(json)
+    const frame = decodeFrame(json, typeof received === 'string' ? received.length : Infinity)
     requestId = frame.request_id
     type = frame.type
     observer.frameReceived(frame.type)

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { MemoryEngine } from '../../src/engine/memory-engine'
 import { HeraldError } from '../../src/errors'
-import { decodeFrame, toJsonValue } from '../../src/protocol/decode-frame'
+import { MAX_FRAME_DEPTH, decodeFrame, toJsonValue } from '../../src/protocol/decode-frame'
 import { FakeSink, turn } from '../helpers/fake-sink'
 import { dispatch, memoryPubSub } from '../helpers/pubsub'
 
@@ -95,5 +95,26 @@ describe('dispatchFrame', () => {
     expect(frames).toMatchObject([{ type: 'error', request_id: 'i1', error: { code: 'INTERNAL', message: 'internal error' } }])
     expect(JSON.stringify(frames)).not.toContain('boom')
     expect(logged).toHaveLength(1)
+  })
+})
+
+describe('decodeFrame: the depth bound with the text length given (the transport path)', () => {
+  // The frame object is level 1; `x` opens `levels - 1` arrays inside it.
+  const nested = (levels: number) => `{"type":"ping","x":${'['.repeat(levels - 1)}${']'.repeat(levels - 1)}}`
+
+  test('a text nesting one level past the bound is refused; one at the bound is accepted', () => {
+    const deep = nested(MAX_FRAME_DEPTH + 1)
+    expect(() => decodeFrame(JSON.parse(deep), deep.length)).toThrow(`frame nests deeper than ${MAX_FRAME_DEPTH} levels`)
+    const atBound = nested(MAX_FRAME_DEPTH)
+    expect(decodeFrame(JSON.parse(atBound), atBound.length).type).toBe('ping')
+  })
+
+  test('a short text skips the walk, and the same value without its length is still checked', () => {
+    const short = '{"type":"ping","x":[[[1]]]}'
+    expect(decodeFrame(JSON.parse(short), short.length).type).toBe('ping')
+    // A parsed value handed in directly (no text): walked, whatever its size.
+    let value: unknown = 1
+    for (let i = 0; i < MAX_FRAME_DEPTH; i++) value = [value]
+    expect(() => decodeFrame({ type: 'ping', x: value })).toThrow(`frame nests deeper than ${MAX_FRAME_DEPTH} levels`)
   })
 })
