@@ -108,8 +108,12 @@ export class Connection {
    * connection, and allocate nothing.
    */
   private active: Subscription[] = NO_SUBSCRIPTIONS
-  /** The topic whose events of this turn are deferred for the native fan-out, for this connection among others (Hub.defer); nothing else waits here meanwhile. */
-  deferred: LocalTopic | undefined
+  /**
+   * The topic last marked here by Hub.defer. The mark counts only while that
+   * topic's turn is deferred (`deferred`), so a cast or a materialize ends
+   * every subscriber's mark at once, without a walk.
+   */
+  private deferMark: LocalTopic | undefined
 
   constructor(
     readonly id: number,
@@ -287,6 +291,20 @@ export class Connection {
 
   pendingReplies(): number {
     return this.replies.length - this.repliesHead
+  }
+
+  /** The topic whose events of this turn are deferred for the native fan-out, for this connection among others (Hub.defer); nothing else waits here meanwhile. */
+  get deferred(): LocalTopic | undefined {
+    const topic = this.deferMark
+    return topic !== undefined && topic.deferred ? topic : undefined
+  }
+  set deferred(topic: LocalTopic | undefined) {
+    this.deferMark = topic
+  }
+
+  /** Forgets a mark of `topic`, current or not: the connection left it. */
+  unmark(topic: LocalTopic): void {
+    if (this.deferMark === topic) this.deferMark = undefined
   }
 
   hasPending(): boolean {

@@ -290,12 +290,12 @@ export class Hub {
     const frame = this.frame(publication.frame, publication.bytes, true)
     const shallow = this.fanout !== undefined && this.shallow(topic)
     if (topic.deferred) {
-      if (topic.turn.length < this.castMaxEvents && topic.turnBytes + frame.bytes <= this.castMaxBytes) {
+      if (topic.turn.length < this.castMaxEvents && topic.turnBytes + frame.bytes <= topic.turnRoom) {
         topic.turn.push(frame)
         topic.turnBytes += frame.bytes
         return
       }
-      // A deep turn: its events go to the queues, and the next turns of the topic are likely deep too.
+      // A deep turn (or a socket without room for it): its events go to the queues, and the next turns of the topic are likely deep too.
       this.materialize(topic)
       this.castFailed(topic)
     } else if (this.fanout !== undefined && !shallow && topic.nativeCount === topic.subscribers.size && topic.retryTurn <= this.turnId && this.defer(topic, frame)) return
@@ -474,6 +474,7 @@ export class Hub {
   /** Removes `sub` from its topic; drops the topic when nobody here subscribes any more. Returns true then. */
   private detach(sub: Subscription): boolean {
     const topic = sub.topic
+    sub.connection.unmark(topic)
     const wasActive = topic.subscribers.delete(sub)
     topic.pending.delete(sub)
     this.leaveNative(sub)
@@ -497,8 +498,9 @@ export class Hub {
    * flush would do. That holds when every local subscriber joined the topic
    * natively, has nothing waiting (no reply, no queued event, no SLOW_CONSUMER
    * notice, no other deferred topic), is not backed up, and while the turn's
-   * events fit in `castMaxBytes` and `castMaxEvents` and, at the cast, in the
-   * room every socket has below SOCKET_HIGH_WATER_BYTES. Then no connection's
+   * events fit in `castMaxEvents` and in `turnRoom`: `castMaxBytes` or the
+   * least room any subscriber's socket has below SOCKET_HIGH_WATER_BYTES
+   * when the turn is deferred, the smaller. Then no connection's
    * order changes (nothing else waits for it) and nothing can be dropped (the
    * socket takes it all, far below Bun's backpressure limit, past which Bun
    * would drop silently).
@@ -510,27 +512,35 @@ export class Hub {
    * the deferred events take their place in the queues, ahead of it, exactly
    * as if they had been queued when published.
    *
-   * Costs a pass over the subscribers here and one at the cast (with a
-   * buffered-amount read each) per turn, instead of a queue push and a write
-   * call per subscriber and event.
+   * Costs one pass over the subscribers per turn, here (with a
+   * buffered-amount read each), instead of a queue push and a write call per
+   * subscriber and event; the cast and a materialize end the marks without one.
    */
   private defer(topic: LocalTopic, frame: OutboundFrame): boolean {
     if (frame.bytes > this.castMaxBytes) return false
-    // One walk marks and checks (at many connections every visit is a cache miss); a subscriber with
-    // something waiting stops it, the marks made so far are undone, and the topic tries again next turn.
+    // One walk marks, checks and reads the room of every socket (at many connections every visit is a cache
+    // miss). A subscriber with something waiting stops it; the marks made so far do not count (the topic is
+    // not deferred) and the topic tries again next turn.
+    const highWater = this.options.socketHighWaterBytes
+    let room = this.castMaxBytes
     const subs = topic.subscribers.members()
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[i]!
       const c = sub.connection
-      if (c.stalled || c.closed || sub.unreported > 0 || c.hasPending()) {
-        for (let k = 0; k < i; k++) subs[k]!.connection.deferred = undefined
-        return false
-      }
+      if (c.stalled || c.closed || sub.unreported > 0 || c.hasPending()) return false
+      const free = highWater - c.sink.bufferedAmount()
+      if (free < room) room = free
       c.deferred = topic
+    }
+    if (room < frame.bytes) {
+      // A socket without room for even this event: as a cast that does not fit.
+      this.castFailed(topic)
+      return false
     }
     topic.deferred = true
     topic.turn.push(frame)
     topic.turnBytes = frame.bytes
+    topic.turnRoom = room
     this.castTopics.push(topic)
     this.queueFlush()
     return true
@@ -565,8 +575,8 @@ export class Hub {
 
   /** Queues a deferred topic's events on its subscribers, as publication would have; the rest of its turn is not deferred. */
   private materialize(topic: LocalTopic): void {
+    // Ends every subscriber's mark (Connection.deferred).
     topic.deferred = false
-    for (const sub of topic.subscribers.members()) if (sub.connection.deferred === topic) sub.connection.deferred = undefined
     const frames = topic.turn
     topic.turn = []
     topic.turnBytes = 0
@@ -581,32 +591,19 @@ export class Hub {
 
   /**
    * The native fan-out, step 2 (at the flush): one native call per deferred
-   * event reaches every subscriber of the topic, if every subscriber's socket
-   * still has room for all of them below SOCKET_HIGH_WATER_BYTES (checked now,
-   * as the per-connection flush checks its budget); else the events are
-   * queued and flushed connection by connection.
+   * event reaches every subscriber of the topic. Every socket had room for
+   * the whole turn when it was deferred (`turnRoom`), and still has: until
+   * now nothing was written to a deferred connection (the invariant of
+   * `defer`) but Bun's own control frames, while the kernel only took bytes.
+   * No walk: ending the turn ends every subscriber's mark.
    */
   private cast(topic: LocalTopic): void {
-    const room = this.options.socketHighWaterBytes - topic.turnBytes
-    const subs = topic.subscribers
-    // One walk unmarks and checks; should a socket lack room, materialize queues the events for all of them.
-    let fits = true
-    const members = subs.members()
-    for (let i = 0; i < members.length; i++) {
-      const c = members[i]!.connection
-      c.deferred = undefined
-      if (fits && c.sink.bufferedAmount() > room) fits = false
-    }
-    if (!fits) {
-      this.materialize(topic)
-      this.castFailed(topic)
-      return
-    }
     topic.deferred = false
     const frames = topic.turn
     topic.turn = []
     const bytes = topic.turnBytes
     topic.turnBytes = 0
+    const subs = topic.subscribers
     if (subs.size === 0) return
     for (const frame of frames) this.fanout!.publish(topic.name, frame.text)
     const deliveries = frames.length * subs.size

@@ -32,6 +32,8 @@ export class LocalTopic {
   turn: OutboundFrame[] = []
   /** UTF-8 bytes of `turn`. */
   turnBytes = 0
+  /** What `turn` may hold in bytes while deferred: the cast's byte cap or the least room below SOCKET_HIGH_WATER_BYTES any subscriber's socket had at the defer, the smaller. */
+  turnRoom = 0
   /** Hub turn from which `defer` may be tried again, and the wait after the next failure (turns, doubling up to 64). */
   retryTurn = 0
   retryAfter = 1
