@@ -98,9 +98,9 @@ export class Hub {
   /**
    * What one deferred turn of a topic may hold: SOCKET_HIGH_WATER_BYTES or
    * MAX_QUEUED_BYTES_PER_CONNECTION in bytes, the smaller (each socket's own
-   * room is checked at the cast), and CAST_MAX_EVENTS or QUEUE_SIZE in events,
-   * the smaller (should the cast find a socket without room, the events are
-   * queued as publication would have, and fit).
+   * room, read at the defer, may make a turn's `turnRoom` smaller), and
+   * CAST_MAX_EVENTS or QUEUE_SIZE in events, the smaller (a turn that outgrows
+   * them is queued as publication would have, and fits).
    */
   private readonly castMaxBytes: number
   private readonly castMaxEvents: number
