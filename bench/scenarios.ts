@@ -253,7 +253,7 @@ export function fanout(subscribers: number, durationMs: number, options: FanoutS
   const suffix = (options.window !== undefined ? `_w${window}` : '') + (publishers > 1 ? `_p${publishers}` : '') + (options.engine === 'sqlite' ? '_sqlite' : '')
   return {
     name: `fanout_${subscribers}${suffix}`,
-    params: { subscribers, duration_ms: durationMs, window, publishers, ...(options.batch !== undefined ? { batch: options.batch } : {}), engine: options.engine ?? 'memory', ...(process.env.BENCH_WARMUP_MS ? { warmup_ms: Number(process.env.BENCH_WARMUP_MS) } : {}) },
+    params: { subscribers, duration_ms: durationMs, window, publishers, ...(options.batch !== undefined ? { batch: options.batch } : {}), engine: options.engine ?? 'memory', ...(warmupMs() > 0 ? { warmup_ms: warmupMs() } : {}) },
     metrics: [
       { key: 'deliveries_per_s', label: 'deliveries/s', better: 'higher' },
       { key: 'deliveries_per_cpu_s', label: 'deliveries per server CPU-second', better: 'higher' },
@@ -266,15 +266,16 @@ export function fanout(subscribers: number, durationMs: number, options: FanoutS
     run: (target) =>
       withServer(target, engineEnv(options.engine), async (server) => {
         const run = { subscribers, durationMs, window, publishers, batch: options.batch }
-        // BENCH_WARMUP_MS (`--warmup MS`): first the same load for that long on another topic, with its own
-        // subscribers, not measured (the JIT compiles while it runs). Default 0: a fresh server, JIT included.
-        const warmupMs = Number(process.env.BENCH_WARMUP_MS ?? 0)
-        if (warmupMs > 0) await fanoutRun(server, { ...run, durationMs: warmupMs, topic: 'warmup' })
+        // The warm-up: first the same load for that long on another topic, with its own subscribers, not
+        // measured (the JIT compiles while it runs). Without it the run measures a fresh server, JIT included.
+        if (warmupMs() > 0) await fanoutRun(server, { ...run, durationMs: warmupMs(), topic: 'warmup' })
         return fanoutRun(server, run)
       }),
   }
 }
 
+/** The fan-out warm-up: BENCH_WARMUP_MS (`--warmup MS`), read at each use (run.ts sets it from the flag). Default 0. */
+const warmupMs = () => Number(process.env.BENCH_WARMUP_MS ?? 0)
 
 /** The fanout run without and with one stalled subscriber (A-B-B-A), each on a fresh server. */
 export function slow(subscribers: number, durationMs: number, queueSize = 100): Scenario {

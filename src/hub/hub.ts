@@ -250,17 +250,17 @@ export class Hub {
     return this.detach(sub)
   }
 
+  /** True while `connection` subscribes (or is subscribing) to `topic`. */
+  subscribed(connection: Connection, topicName: string): boolean {
+    return connection.subscription(topicName) !== undefined
+  }
+
   /**
    * Ends `connection`'s subscription to `topic`. Messages queued before it
    * are still delivered, ahead of whatever the caller queues next (the ack).
    * Returns 'none' when there was no subscription, 'emptied' when the topic
    * has no local subscriber left, else 'ok'.
    */
-  /** True while `connection` subscribes (or is subscribing) to `topic`. */
-  subscribed(connection: Connection, topicName: string): boolean {
-    return connection.subscription(topicName) !== undefined
-  }
-
   unsubscribe(connection: Connection, topicName: string): 'none' | 'ok' | 'emptied' {
     const sub = connection.subscription(topicName)
     if (!sub) return 'none'
