@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { clientTextFrame, openMany, RawClient } from './lib/raw-client'
-import { CpuMeter, ROOT, round, rssBytes, startServer, type ServerHandle, type Target, waitListening } from './lib/server-process'
+import { CpuMeter, ROOT, round, rssBytes, settledRssBytes, startServer, type ServerHandle, type Target, waitListening } from './lib/server-process'
 
 export type Metrics = Record<string, number>
 
@@ -527,8 +527,10 @@ export function latency(rate: number, subscribers: number, durationMs: number, p
 /**
  * N idle subscribers, spread over `sources` loopback source addresses
  * (127.0.0.2, 127.0.0.3, …) so ephemeral ports never run out; server RSS per
- * connection above the baseline (taken after a warm-up of a few connections);
- * then `broadcasts` single publishes, each timed until every subscriber has it.
+ * connection above the baseline (taken after a warm-up of a few connections),
+ * both read once the RSS has settled (settledRssBytes), and the same 0.5 s
+ * after the last subscribe (`rss_per_conn_early_kib`, the measure before
+ * 2026-12-02); then `broadcasts` single publishes, each timed until every subscriber has it.
  */
 export function conns(n: number, sources = 10, broadcasts = 7): Scenario {
   return {
@@ -536,6 +538,7 @@ export function conns(n: number, sources = 10, broadcasts = 7): Scenario {
     params: { connections: n, source_addresses: sources, broadcasts },
     metrics: [
       { key: 'rss_per_conn_kib', label: 'server RSS per idle conn (KiB)', better: 'lower' },
+      { key: 'rss_per_conn_early_kib', label: 'same, 0.5 s after the last subscribe', better: 'lower' },
       { key: 'broadcast_ms', label: 'one broadcast to all (ms, median)', better: 'lower' },
       { key: 'lost', label: 'lost (must be 0)', better: 'lower' },
       { key: 'rss_base_mib', label: 'server RSS baseline (MiB)', better: 'info' },
@@ -548,8 +551,7 @@ export function conns(n: number, sources = 10, broadcasts = 7): Scenario {
         const warm = await openMany(10, () => ({ port: server.port }))
         await Promise.all(warm.map((s, i) => s.request([subscribeText(topic, `w${i}`)], 1)))
         closeAll(warm)
-        await Bun.sleep(300)
-        const base = rssBytes(server.pid)
+        const base = await settledRssBytes(server.pid)
         let target2 = Infinity
         let reached = 0
         let reachedAll = Promise.withResolvers<void>()
@@ -559,7 +561,8 @@ export function conns(n: number, sources = 10, broadcasts = 7): Scenario {
         const subs = await openMany(n, (i) => ({ port: server.port, localAddress: `127.0.0.${2 + (i % sources)}`, onData }), 200)
         for (let i = 0; i < n; i += 500) await Promise.all(subs.slice(i, i + 500).map((s, k) => s.request([subscribeText(topic, `c${i + k}`)], 1)))
         await Bun.sleep(500)
-        const withConns = rssBytes(server.pid)
+        const early = rssBytes(server.pid)
+        const withConns = await settledRssBytes(server.pid)
         const pub = await RawClient.open({ port: server.port })
         const frame = clientTextFrame(publishText(topic))
         const times: number[] = []
@@ -584,6 +587,7 @@ export function conns(n: number, sources = 10, broadcasts = 7): Scenario {
           times.sort((a, b) => a - b)
           return {
             rss_per_conn_kib: round((withConns - base) / n / 1024, 2),
+            rss_per_conn_early_kib: round((early - base) / n / 1024, 2),
             broadcast_ms: round(times[Math.floor(times.length / 2)]!, 2),
             broadcast_min_ms: round(times[0]!, 2),
             lost,

@@ -136,6 +136,24 @@ export function rssBytes(pid: number): number {
   return m ? Number(m[1]) * 1024 : NaN
 }
 
+/**
+ * The server's RSS once it has stopped falling: sampled every `everyMs` until
+ * a sample is within 0.5 % of the one before, at most `maxMs`. A server that
+ * has just made thousands of connections still holds pages of the garbage
+ * their set-up made; its allocator returns them within a second or two (seen
+ * on both servers: "Fifth pass" in docs/performance.md).
+ */
+export async function settledRssBytes(pid: number, maxMs = 6000, everyMs = 500): Promise<number> {
+  let last = rssBytes(pid)
+  for (let waited = 0; waited < maxMs; waited += everyMs) {
+    await Bun.sleep(everyMs)
+    const now = rssBytes(pid)
+    if (Math.abs(now - last) <= last * 0.005) return now
+    last = now
+  }
+  return last
+}
+
 /** Measures CPU% of the server and of this load generator over an interval. */
 export class CpuMeter {
   private readonly t0 = performance.now()
