@@ -41,6 +41,8 @@ export interface HubOptions {
    * closes the connection as a slow consumer. Default unlimited.
    */
   maxQueuedBytesPerConnection?: number
+  /** Topics with more local subscribers than this are never shallow (Hub.shallow). Default 2,000 (SHALLOW_MAX_SUBSCRIBERS). */
+  shallowMaxSubscribers?: number
 }
 
 /**
@@ -61,6 +63,13 @@ export interface SubscriptionListener {
  * make single-event turns between deeper ones, and those are cast.
  */
 const SHALLOW_TURNS = 4
+
+/**
+ * Default of HubOptions.shallowMaxSubscribers: topics with more local subscribers are never
+ * shallow. A lone event to many sockets is faster through one native publish than through a
+ * queue, a flush and a write per subscriber (docs/performance.md, "Fifth pass").
+ */
+const SHALLOW_MAX_SUBSCRIBERS = 2_000
 
 /**
  * The most events of one topic a turn defers for the native fan-out (Hub.defer); past it the
@@ -104,6 +113,7 @@ export class Hub {
    */
   private readonly castMaxBytes: number
   private readonly castMaxEvents: number
+  private readonly shallowMaxSubscribers: number
   private listener: SubscriptionListener = NO_LISTENER
   /** The runtime's fan-out, when the transport offers one (NATIVE_FANOUT); see `cast`. */
   private fanout: NativeFanout | undefined
@@ -119,6 +129,7 @@ export class Hub {
     this.maxQueuedBytes = options.maxQueuedBytesPerConnection ?? Infinity
     this.castMaxBytes = Math.min(options.socketHighWaterBytes, this.maxQueuedBytes)
     this.castMaxEvents = Math.min(CAST_MAX_EVENTS, options.queueSize)
+    this.shallowMaxSubscribers = options.shallowMaxSubscribers ?? SHALLOW_MAX_SUBSCRIBERS
   }
 
   /** A connection whose sink is backed up and holds more unsent replies than this is closed as a slow consumer. */
@@ -554,7 +565,8 @@ export class Hub {
    * in subscription order, which measured lower latency and more deliveries
    * per second than one native call behind two passes over the subscribers
    * (docs/performance.md, "Shallow turns"); the native fan-out pays from two
-   * events per turn on.
+   * events per turn on, and for a lone event too on a topic with more than
+   * `shallowMaxSubscribers` subscribers here ("Fifth pass").
    */
   private shallow(topic: LocalTopic): boolean {
     if (topic.eventTurn === this.turnId) {
@@ -564,7 +576,7 @@ export class Hub {
     topic.loneTurns = topic.turnEvents <= 1 ? topic.loneTurns + 1 : 0
     topic.eventTurn = this.turnId
     topic.turnEvents = 1
-    return topic.loneTurns >= SHALLOW_TURNS
+    return topic.loneTurns >= SHALLOW_TURNS && topic.subscribers.size <= this.shallowMaxSubscribers
   }
 
   /** A cast found a socket without room (it reads the buffered amount of every subscriber): the topic waits 1, 2, 4 … 64 turns before deferring again. */
