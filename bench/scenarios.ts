@@ -530,7 +530,8 @@ export function latency(rate: number, subscribers: number, durationMs: number, p
  * connection above the baseline (taken after a warm-up of a few connections),
  * both read once the RSS has settled (settledRssBytes), and the same 0.5 s
  * after the last subscribe (`rss_per_conn_early_kib`, the measure before
- * 2026-12-02); then `broadcasts` single publishes, each timed until every subscriber has it.
+ * 2026-12-02); then `broadcasts` single publishes, each timed until every
+ * subscriber has it.
  */
 export function conns(n: number, sources = 10, broadcasts = 7): Scenario {
   return {

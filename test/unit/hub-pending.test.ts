@@ -6,13 +6,7 @@
  */
 import { describe, expect, test } from 'bun:test'
 import { Hub } from '../../src/hub/hub'
-import { eventFrame } from '../../src/protocol/server-frames'
-import { FakeSink, turn } from '../helpers/fake-sink'
-
-const publication = (topic: string, seq: number) => {
-  const frame = eventFrame(topic, seq, { id: crypto.randomUUID(), payload: seq })
-  return { topic, seq, frame, bytes: Buffer.byteLength(frame) }
-}
+import { FakeSink, publication, turn } from '../helpers/fake-sink'
 
 describe('Hub: publications while a subscribe is pending', () => {
   test('more than QUEUE_SIZE arrive before the engine answers: every one is delivered after the replay, in order, no SLOW_CONSUMER', async () => {

@@ -6,47 +6,19 @@
  */
 import { describe, expect, test } from 'bun:test'
 import { Hub } from '../../src/hub/hub'
-import type { NativeFanout } from '../../src/hub/sink'
-import { eventFrame } from '../../src/protocol/server-frames'
-import { FakeSink, turn } from '../helpers/fake-sink'
-
-/** The runtime's fan-out as Bun's server.publish behaves for one socket: every joined sink gets the text. */
-class FakeFanout implements NativeFanout {
-  readonly members = new Map<string, Set<FakeSink>>()
-  casts = 0
-  publish(topic: string, text: string): void {
-    this.casts++
-    for (const sink of this.members.get(topic) ?? []) sink.send(text)
-  }
-}
-
-class NativeSink extends FakeSink {
-  constructor(private readonly fanout: FakeFanout) {
-    super()
-  }
-  joinNative(topic: string): void {
-    const members = this.fanout.members.get(topic) ?? new Set()
-    this.fanout.members.set(topic, members.add(this))
-  }
-  leaveNative(topic: string): void {
-    this.fanout.members.get(topic)?.delete(this)
-  }
-}
-
-const publication = (topic: string, seq: number) => {
-  const frame = eventFrame(topic, seq, { id: crypto.randomUUID(), payload: seq })
-  return { topic, seq, frame, bytes: Buffer.byteLength(frame) }
-}
+import { ackFrame } from '../../src/protocol/server-frames'
+import { FakeNativeFanout, NativeFakeSink, publication, turn } from '../helpers/fake-sink'
 
 /** `subscribers` sinks on topic 't', then `events` publications, each alone in its turn; returns the casts and what each sink read. */
 async function loneEvents(subscribers: number, events: number, shallowMaxSubscribers: number) {
   const hub = new Hub({ queueSize: 10, historySize: 10, slowConsumerPolicy: 'drop_oldest', socketHighWaterBytes: 1 << 20, shallowMaxSubscribers })
-  const fanout = new FakeFanout()
+  const fanout = new FakeNativeFanout()
   hub.useNativeFanout(fanout)
-  const sinks = Array.from({ length: subscribers }, () => new NativeSink(fanout))
+  const sinks = Array.from({ length: subscribers }, () => new NativeFakeSink(fanout))
   for (const [i, sink] of sinks.entries()) {
     const sub = hub.beginSubscribe(hub.connect(sink), 't', `c${i}`)
-    hub.activate(sub, JSON.stringify({ type: 'ack', topic: 't', status: 'ok', seq: 0 }), { position: { seq: 0, epoch: 'e' }, publications: [] })
+    const position = { seq: 0, epoch: 'e' }
+    hub.activate(sub, ackFrame(`s${i}`, 't', position), { position, publications: [] })
   }
   await turn()
   for (let seq = 1; seq <= events; seq++) {
