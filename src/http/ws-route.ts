@@ -63,12 +63,32 @@ type Socket = ServerWebSocket<SocketData>
  * frame at once. A client that does not answer within `closeFlushTimeoutMs`
  * is terminated (1006 on its side). One timer per such close: they are rare.
  */
+/** A close the server decided (BunSocketSink.end); `timer` terminates the socket if the client does not read up to it in time, until it answers. */
+interface DecidedClose {
+  code: number
+  reason: string
+  timer: ReturnType<typeof setTimeout> | undefined
+}
+
+/**
+ * What few connections keep beside their socket's `data`, in one object made
+ * only for them (idle memory per connection: SocketData stays at 8 fields,
+ * JSC's 80-byte cell): the rate limiter (RATE_LIMIT_PER_SEC > 0), the frame
+ * order once a frame waits for the engine (never, with the memory engine),
+ * and the client's address from the upgrade until the `connect` log line.
+ */
+interface SocketExtras {
+  limiter: RateLimiter | undefined
+  inOrder: InOrder | undefined
+  /** Read from the request at the upgrade, not from the socket, which would keep it (Bun caches `remoteAddress` on the socket: ~25 bytes per connection). */
+  remote: string | undefined
+}
+
 abstract class BunSocketSink implements Sink {
   /** The socket, from open on (the hub writes only to open connections). */
   socket!: Socket
-  /** A close decided by the server and waiting for delivery (or timed out), kept to report its code. */
-  private decided: { code: number; reason: string } | undefined
-  private timer: ReturnType<typeof setTimeout> | undefined
+  /** A close decided by the server and waiting for delivery (or timed out), kept to report its code; its timer until the client answers. One field for the three: idle memory per connection. */
+  private decided: DecidedClose | undefined
   /** How long a close 'after-delivery' waits for the client (CLOSE_FLUSH_TIMEOUT_MS). */
   protected abstract get closeFlushTimeoutMs(): number
 
@@ -90,15 +110,15 @@ abstract class BunSocketSink implements Sink {
   }
   end(code: number, reason: string, when: 'now' | 'after-delivery' = 'now'): void {
     if (when === 'now') {
-      clearTimeout(this.timer)
+      clearTimeout(this.decided?.timer)
       this.socket.close(code, reason)
       return
     }
     if (this.decided) return
-    this.decided = { code, reason }
     const ws = this.socket
-    this.timer = setTimeout(() => ws.terminate(), this.closeFlushTimeoutMs)
-    this.timer.unref?.()
+    const timer = setTimeout(() => ws.terminate(), this.closeFlushTimeoutMs)
+    timer.unref?.()
+    this.decided = { code, reason, timer }
     ws.ping()
   }
   /** True once the server decided to close this socket: nothing more the client sends is executed. */
@@ -107,20 +127,24 @@ abstract class BunSocketSink implements Sink {
   }
   /** The client answered a ping: if a close was waiting for delivery, everything before it has been read. */
   protected ponged(): void {
-    if (!this.decided || this.timer === undefined) return
-    clearTimeout(this.timer)
-    this.timer = undefined
-    this.socket.close(this.decided.code, this.decided.reason)
+    const decided = this.decided
+    if (!decided || decided.timer === undefined) return
+    clearTimeout(decided.timer)
+    decided.timer = undefined
+    this.socket.close(decided.code, decided.reason)
   }
   /**
    * The socket is gone: forgets a waiting close and returns the close the server
    * had decided, if any — what the logs and metrics report, even when the client
    * vanished before it could be delivered.
    */
-  protected settle(): { code: number; reason: string } | undefined {
-    clearTimeout(this.timer)
-    this.timer = undefined
-    return this.decided
+  protected settle(): DecidedClose | undefined {
+    const decided = this.decided
+    if (decided) {
+      clearTimeout(decided.timer)
+      decided.timer = undefined
+    }
+    return decided
   }
 }
 
@@ -159,23 +183,24 @@ interface RouteContext {
 class SocketData extends BunSocketSink implements LivePeer, ClientContext {
   /** The hub's connection, from open on. */
   private session: Connection | undefined
-  private inOrder: InOrder | undefined
-  readonly limiter: RateLimiter | undefined
   heardAt = 0
   livenessSlot = -1
+  /** Undefined for most connections once open (SocketExtras). */
+  private extras: SocketExtras | undefined
 
   constructor(
     private readonly route: RouteContext,
     private readonly auth: ConnectionAuth,
-    /**
-     * The client's address, for the `connect` log line, then forgotten: read
-     * from the request at the upgrade, not from the socket, which would keep
-     * it (Bun caches `remoteAddress` on the socket: ~25 bytes per connection).
-     */
-    private remote: string | undefined,
+    /** The client's address, for the `connect` log line, then forgotten. */
+    remote: string | undefined,
   ) {
     super()
-    this.limiter = route.rateLimit && new RateLimiter(route.rateLimit)
+    const limiter = route.rateLimit && new RateLimiter(route.rateLimit)
+    if (limiter !== undefined || remote !== undefined) this.extras = { limiter, inOrder: undefined, remote }
+  }
+
+  get limiter(): RateLimiter | undefined {
+    return this.extras?.limiter
   }
 
   protected get closeFlushTimeoutMs(): number {
@@ -188,10 +213,11 @@ class SocketData extends BunSocketSink implements LivePeer, ClientContext {
   }
   /** Made when a frame first has to wait for the engine (never, with the memory engine): an idle connection holds none. */
   get order(): InOrder {
-    return (this.inOrder ??= new InOrder(this.session!.id, this.route.logInternal))
+    const extras = (this.extras ??= { limiter: undefined, inOrder: undefined, remote: undefined })
+    return (extras.inOrder ??= new InOrder(this.session!.id, this.route.logInternal))
   }
   get inFlight(): number {
-    return this.inOrder?.inFlight ?? 0
+    return this.extras?.inOrder?.inFlight ?? 0
   }
   get pubsub(): PubSub {
     return this.route.pubsub
@@ -221,8 +247,12 @@ class SocketData extends BunSocketSink implements LivePeer, ClientContext {
     accessObserver.admitted(this.auth.kind)
     // Only token connections expire (no closure kept for the others: idle memory per connection).
     if (this.auth.kind === 'token') this.auth.whenExpired(() => this.tokenExpired(session))
-    log.info('connect', { session: session.id, remote: this.remote, auth: this.auth.kind, sub: this.auth.sub })
-    this.remote = undefined
+    const extras = this.extras
+    log.info('connect', { session: session.id, remote: extras?.remote, auth: this.auth.kind, sub: this.auth.sub })
+    if (extras) {
+      extras.remote = undefined
+      if (extras.limiter === undefined && extras.inOrder === undefined) this.extras = undefined
+    }
   }
 
   /** The token's exp passed without a refresh: TOKEN_EXPIRED, then close 4401 once it has been delivered. */

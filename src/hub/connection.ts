@@ -225,18 +225,20 @@ export class Connection {
       if (this.active === NO_SUBSCRIPTIONS) this.active = []
       this.active.push(sub)
     }
-    const dropped = sub.queue.push(frame)
+    const queue = sub.ownQueue()
+    const dropped = queue.push(frame)
     if (dropped === undefined) return undefined
     this.queuedBytes -= dropped.bytes
-    sub.unreported++
+    queue.unreported++
     return dropped
   }
 
   /** Drops the oldest queued event of `sub` (byte budget), counted as dropped. Returns false when it holds one frame or none. */
   dropOldest(sub: Subscription): boolean {
     if (sub.queue.size <= 1) return false
-    this.queuedBytes -= sub.queue.shift()!.bytes
-    sub.unreported++
+    const queue = sub.ownQueue() // its own already: it holds frames
+    this.queuedBytes -= queue.shift()!.bytes
+    queue.unreported++
     return true
   }
 
@@ -452,8 +454,7 @@ export class Connection {
 
   /** The SLOW_CONSUMER frame for what `sub` lost since its last notice; resets the count and records the notice. */
   private slowConsumerNotice(sub: Subscription): string {
-    const dropped = sub.unreported
-    sub.unreported = 0
+    const dropped = sub.takeUnreported()
     this.noticed(sub.topic.name, dropped)
     return slowConsumerFrame(sub.topic.name, dropped, sub.queue.capacity)
   }

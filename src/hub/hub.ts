@@ -21,7 +21,7 @@ import { Connection, type OutboundFrame } from './connection'
 import { LocalTopic } from './local-topic'
 import { type HubObserver, noopObserver } from './observer'
 import type { NativeFanout, Sink } from './sink'
-import { Held, Subscription } from './subscription'
+import { Held, Subscription, SubscriptionQueue } from './subscription'
 
 export interface HubOptions {
   queueSize: number
@@ -114,6 +114,8 @@ export class Hub {
   private readonly castMaxBytes: number
   private readonly castMaxEvents: number
   private readonly shallowMaxSubscribers: number
+  /** The queue every subscription reads until its first frame (Subscription.ownQueue): empty, never pushed to. */
+  private readonly emptyQueue: SubscriptionQueue
   private listener: SubscriptionListener = NO_LISTENER
   /** The runtime's fan-out, when the transport offers one (NATIVE_FANOUT); see `cast`. */
   private fanout: NativeFanout | undefined
@@ -130,6 +132,7 @@ export class Hub {
     this.castMaxBytes = Math.min(options.socketHighWaterBytes, this.maxQueuedBytes)
     this.castMaxEvents = Math.min(CAST_MAX_EVENTS, options.queueSize)
     this.shallowMaxSubscribers = options.shallowMaxSubscribers ?? SHALLOW_MAX_SUBSCRIBERS
+    this.emptyQueue = new SubscriptionQueue(options.queueSize, true)
   }
 
   /** A connection whose sink is backed up and holds more unsent replies than this is closed as a slow consumer. */
@@ -201,7 +204,7 @@ export class Hub {
       topic = new LocalTopic(topicName)
       this.topics.set(topicName, topic)
     }
-    const sub = new Subscription(connection, topic, clientId, this.options.queueSize)
+    const sub = new Subscription(connection, topic, clientId, this.emptyQueue)
     connection.addSubscription(sub)
     topic.pending.add(sub)
     return sub

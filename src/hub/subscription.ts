@@ -18,12 +18,37 @@ const LISTED = 2
 const PENDING = 4
 const PRESENCE = 8
 
+/** What a subscription's queue allows of it: every read, and `shift` (a no-op on an empty queue). Pushes go through `Subscription.ownQueue`. */
+export type QueueView = Pick<SubscriptionQueue, 'size' | 'capacity' | 'peek' | 'shift' | 'unreported'>
+
 /**
- * One connection's subscription to one topic (key: connection + topic), with
- * its bounded drop-oldest queue of frames not yet written to the socket. The
- * connection owns the queue's byte accounting (`Connection.offer`). The
- * subscription is its own queue (it extends the ring): one object per
- * subscription, not two (idle memory per connection, docs/performance.md).
+ * A subscription's bounded drop-oldest queue of frames not yet written to the
+ * socket, and what it dropped since the last SLOW_CONSUMER notice (a drop
+ * happens only in a queue that holds frames, so only in a queue of its own).
+ */
+export class SubscriptionQueue extends Ring<OutboundFrame> {
+  /** Messages dropped in the current overflow episode, not yet reported to the client (SLOW_CONSUMER notice). */
+  unreported = 0
+
+  constructor(
+    capacity: number,
+    /** The hub's one empty queue, which every subscription reads until its first frame: never pushed to. */
+    readonly shared = false,
+  ) {
+    super(capacity)
+  }
+}
+
+/**
+ * One connection's subscription to one topic (key: connection + topic). The
+ * connection owns its queue's byte accounting (`Connection.offer`).
+ *
+ * Idle memory per connection: 8 fields (JSC's 80-byte cell; 9 to 12 take
+ * 112 bytes). A subscription that never had a frame queued (the usual idle
+ * subscriber: acks and replays go to the connection's replies, and a turn
+ * cast natively queues nothing) reads the hub's shared empty queue and owns
+ * none; the first frame queued on it gives it one of its own
+ * (`ownQueue`, 64 bytes and its slots), kept from then on.
  *
  * A new subscription starts `pending`: the engine is still reading its
  * position and replay (an asynchronous engine takes a round trip). Live
@@ -32,13 +57,13 @@ const PRESENCE = 8
  * budget, MAX_QUEUED_BYTES_PER_CONNECTION); `Hub.activate` queues the ack and
  * the replay, then those of them newer than the replay.
  */
-export class Subscription extends Ring<OutboundFrame> {
+export class Subscription {
+  /** Its queue: the hub's shared empty one (`SubscriptionQueue.shared`) until `ownQueue`. */
+  private ring: SubscriptionQueue
   /** Its index in its topic's active subscribers (LocalTopic.subscribers), -1 while not active there. */
   topicSlot = -1
   /** NATIVE | LISTED | PENDING | PRESENCE: the accessors below. A new subscription is pending. */
   private flags = PENDING
-  /** Messages dropped in the current overflow episode, not yet reported to the client (SLOW_CONSUMER notice). */
-  unreported = 0
   /** Publications that arrived while pending, oldest first; undefined when none did. */
   held: Held | undefined
   /** The client_id presence counts this subscription under while it is active and its topic's counts are kept (src/presence.ts); undefined otherwise. */
@@ -49,9 +74,10 @@ export class Subscription extends Ring<OutboundFrame> {
     readonly topic: LocalTopic,
     /** The client's label for this subscription; a re-subscribe may change it. */
     public clientId: string,
-    queueSize: number,
+    /** The hub's shared empty queue (its capacity is QUEUE_SIZE). */
+    emptyQueue: SubscriptionQueue,
   ) {
-    super(queueSize)
+    this.ring = emptyQueue
   }
 
   /** Its sink joined the topic natively (Sink.joinNative): the native fan-out reaches it. */
@@ -82,8 +108,28 @@ export class Subscription extends Ring<OutboundFrame> {
     this.flags = withBit(this.flags, PRESENCE, on)
   }
 
-  /** Its bounded drop-oldest queue: the subscription itself. */
-  get queue(): Ring<OutboundFrame> {
-    return this
+  /** Its bounded drop-oldest queue, to read (and shift). */
+  get queue(): QueueView {
+    return this.ring
+  }
+
+  /** Its queue, to push to or count a drop in: its own, made on the first call. */
+  ownQueue(): SubscriptionQueue {
+    const ring = this.ring
+    if (!ring.shared) return ring
+    return (this.ring = new SubscriptionQueue(ring.capacity))
+  }
+
+  /** Messages dropped and not yet reported (SLOW_CONSUMER notice). */
+  get unreported(): number {
+    return this.ring.unreported
+  }
+
+  /** The count of `unreported`, reset to 0: its notice is being written. */
+  takeUnreported(): number {
+    const ring = this.ring
+    const dropped = ring.unreported
+    if (dropped > 0) ring.unreported = 0
+    return dropped
   }
 }

@@ -8,7 +8,10 @@
  * ~1,540 bytes here; the second pass's (a separate Ring per subscription, four
  * booleans and a high-water field each) ~640; the third pass's before presence
  * counts became lazy (a Map entry per client_id of an unwatched topic) ~490;
- * this one ~330.
+ * the third pass's final one (a subscription that is its own queue) ~320; this
+ * one (an idle subscription reads the hub's shared empty queue: 8 fields, 80
+ * bytes) 288–307 in 9 runs. test/unit/subscription-queue.test.ts guards the
+ * sharing itself.
  */
 import { describe, expect, test } from 'bun:test'
 import { heapStats } from 'bun:jsc'
@@ -17,8 +20,8 @@ import type { Sink } from '../../src/hub/sink'
 import { memoryPubSub, sync } from '../helpers/pubsub'
 
 const CONNECTIONS = 20_000
-/** Bytes of JS heap the hub may keep per idle connection (Connection, Subscription with its queue, the client_id, list slots; no presence count: nobody watches). */
-const BOUND = 420
+/** Bytes of JS heap the hub may keep per idle connection (Connection, Subscription, the client_id, list slots; no queue of its own, no presence count: nobody watches). */
+const BOUND = 380
 
 /** One sink for every connection: what is measured is the hub's state, not a test double's. */
 const discard: Sink = { send: (text) => text.length, cork: (fn) => fn(), bufferedAmount: () => 0, end() {} }
