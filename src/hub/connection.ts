@@ -365,7 +365,8 @@ export class Connection {
   private pendingFrames(): number {
     let n = this.pendingReplies()
     for (const sub of this.active) {
-      n += sub.queue.size + (sub.unreported > 0 ? 1 : 0)
+      const queue = sub.queue
+      n += queue.size + (queue.unreported > 0 ? 1 : 0)
       if (n > 1) return n
     }
     return n
@@ -399,7 +400,7 @@ export class Connection {
   private writeSubscription(sub: Subscription, budget: number, until: number): number {
     const sink = this.sink
     const queue = sub.queue
-    if (sub.unreported > 0) {
+    if (queue.unreported > 0) {
       const notice = this.slowConsumerNotice(sub)
       const bytes = Buffer.byteLength(notice)
       sink.send(notice)

@@ -329,7 +329,8 @@ export class Hub {
       if (connection.deferred !== undefined) this.materialize(connection.deferred)
       // A full queue on a socket that can still take bytes is not a slow consumer: it only means many
       // publishes arrived in this event-loop turn. Flush it now; drop-oldest is for a socket that is backed up.
-      if (sub.queue.size === sub.queue.capacity && !connection.stalled) this.flushConnection(connection)
+      const queue = sub.queue
+      if (queue.size === queue.capacity && !connection.stalled) this.flushConnection(connection)
       if (connection.offer(sub, frame) !== undefined) {
         this.countDrop(sub)
         if (evict) {
