@@ -49,20 +49,6 @@ export function nativeTopic(topic: string): string {
 
 type Socket = ServerWebSocket<SocketData>
 
-/**
- * Adapts a Bun socket to the hub's Sink. The base of the socket's `data`
- * (SocketData below): one object per connection for both.
- *
- * A close 'after-delivery' (slow consumer, rate-limit abuse) must not cut off
- * what is already on its way: the socket's own buffer and the kernel's can
- * hold megabytes that the client has not read yet, and a close frame sent now
- * would start Bun's close handshake timer while the client is still paused, so
- * it would be dropped without ever seeing why. Instead the sink sends a
- * WebSocket ping behind those bytes and closes when the client's pong comes
- * back: the client has then read everything before it, and gets the close
- * frame at once. A client that does not answer within `closeFlushTimeoutMs`
- * is terminated (1006 on its side). One timer per such close: they are rare.
- */
 /** A close the server decided (BunSocketSink.end); `timer` terminates the socket if the client does not read up to it in time, until it answers. */
 interface DecidedClose {
   code: number
@@ -84,6 +70,20 @@ interface SocketExtras {
   remote: string | undefined
 }
 
+/**
+ * Adapts a Bun socket to the hub's Sink. The base of the socket's `data`
+ * (SocketData below): one object per connection for both.
+ *
+ * A close 'after-delivery' (slow consumer, rate-limit abuse) must not cut off
+ * what is already on its way: the socket's own buffer and the kernel's can
+ * hold megabytes that the client has not read yet, and a close frame sent now
+ * would start Bun's close handshake timer while the client is still paused, so
+ * it would be dropped without ever seeing why. Instead the sink sends a
+ * WebSocket ping behind those bytes and closes when the client's pong comes
+ * back: the client has then read everything before it, and gets the close
+ * frame at once. A client that does not answer within `closeFlushTimeoutMs`
+ * is terminated (1006 on its side). One timer per such close: they are rare.
+ */
 abstract class BunSocketSink implements Sink {
   /** The socket, from open on (the hub writes only to open connections). */
   socket!: Socket
