@@ -39,6 +39,8 @@ export interface FlushResult {
   bytes: number
   /** How many of them were event frames (live or replayed). */
   events: number
+  /** The SLOW_CONSUMER notices among them. */
+  notices: Notice[]
 }
 
 /** A SLOW_CONSUMER notice the hub reports to its observer. */
@@ -55,14 +57,15 @@ export interface Notice {
  */
 const NO_FRAMES: OutboundFrame[] = []
 const NO_SUBSCRIPTIONS: Subscription[] = []
-const NO_NOTICES: Notice[] = []
 const NO_TOPICS: string[] = []
 
+/** A flush's notices when it wrote none (most flushes): shared, never written; a flush that writes one makes its own list. */
+const NO_NOTICES: Notice[] = []
 /**
  * What a flush wrote, shared by every connection (a flush is synchronous and
  * the hub reads it before the next one): no object per connection for it.
  */
-const written: FlushResult = { frames: 0, bytes: 0, events: 0 }
+const written: FlushResult = { frames: 0, bytes: 0, events: 0, notices: NO_NOTICES }
 
 /** The flush inside `cork`: the connection and budget of the flush in progress (a flush never runs inside another). */
 let corked: Connection | undefined
@@ -98,8 +101,6 @@ export class Connection {
   private flags = 0
   /** Topics left without a local subscriber when the hub evicted this connection, until the transport's disconnect takes them. */
   private abandoned: string[] = NO_TOPICS
-  /** SLOW_CONSUMER notices queued or written since the hub last took them (`takeNotices`). */
-  private notices: Notice[] = NO_NOTICES
   /**
    * The subscriptions that may hold queued frames: every subscription with a
    * non-empty queue is in it (`offer` adds it, `Subscription.listed`), and a
@@ -197,19 +198,6 @@ export class Connection {
     return topics
   }
 
-  /** The SLOW_CONSUMER notices queued or written since the last call, once (the hub reports them). */
-  takeNotices(): readonly Notice[] {
-    const notices = this.notices
-    if (notices !== NO_NOTICES) this.notices = NO_NOTICES
-    return notices
-  }
-
-  /** Records a SLOW_CONSUMER notice for the hub's report. */
-  private noticed(topic: string, dropped: number): void {
-    if (this.notices === NO_NOTICES) this.notices = []
-    this.notices.push({ topic, dropped })
-  }
-
   /** Appends a reply; its serial must be newer than every frame already queued here (the hub's counter guarantees it). */
   pushReply(frame: OutboundFrame): void {
     if (this.replies === NO_FRAMES) this.replies = []
@@ -246,7 +234,8 @@ export class Connection {
    * Ends a subscription (unsubscribe, topic deleted) without losing what was
    * published before the end: its queued frames, and its SLOW_CONSUMER notice
    * if it lost any, move into the reply queue at their place by serial, so they
-   * go out before the ack or info frame that the caller queues next.
+   * go out before the ack or info frame that the caller queues next. Returns
+   * that notice, for the hub's report, if there was one.
    *
    * Cost: O(log n) to find the place, plus the replies queued after the
    * subscription's oldest waiting frame (usually none or one: the ack of the
@@ -254,22 +243,24 @@ export class Connection {
    * reply queue, so a client that repeats subscribe/publish/unsubscribe pays
    * linear work in what it sent.
    */
-  retire(sub: Subscription): void {
+  retire(sub: Subscription): Notice | undefined {
     this.deleteSubscription(sub.topic.name)
     const moved: OutboundFrame[] = []
+    let notice: Notice | undefined
     if (sub.unreported > 0) {
-      const text = this.slowConsumerNotice(sub)
-      moved.push({ text, bytes: Buffer.byteLength(text), serial: sub.queue.peek()?.serial ?? 0, event: false, at: 0 })
+      const slow = slowConsumerNotice(sub)
+      notice = slow.notice
+      moved.push({ text: slow.text, bytes: Buffer.byteLength(slow.text), serial: sub.queue.peek()?.serial ?? 0, event: false, at: 0 })
       this.queuedBytes += moved[0]!.bytes
     }
     for (let frame = sub.queue.shift(); frame !== undefined; frame = sub.queue.shift()) moved.push(frame)
-    if (moved.length === 0) return
+    if (moved.length === 0) return notice
     if (this.replies === NO_FRAMES) this.replies = []
     const replies = this.replies
     const at = this.firstAfter(moved[0]!.serial)
     if (at === replies.length) {
       for (const frame of moved) replies.push(frame)
-      return
+      return notice
     }
     const later = replies.splice(at)
     let i = 0
@@ -277,6 +268,7 @@ export class Connection {
     while (i < later.length && j < moved.length) replies.push(moved[j]!.serial < later[i]!.serial ? moved[j++]! : later[i++]!)
     while (i < later.length) replies.push(later[i++]!)
     while (j < moved.length) replies.push(moved[j++]!)
+    return notice
   }
 
   /** Index of the first queued reply with a serial above `serial` (binary search over the sorted reply queue). */
@@ -337,6 +329,7 @@ export class Connection {
     written.frames = 0
     written.bytes = 0
     written.events = 0
+    written.notices = NO_NOTICES
     if (this.closed || !this.hasPending()) return written
     const budget = highWater - this.sink.bufferedAmount()
     if (budget <= 0) return written
@@ -401,9 +394,11 @@ export class Connection {
     const sink = this.sink
     const queue = sub.queue
     if (queue.unreported > 0) {
-      const notice = this.slowConsumerNotice(sub)
-      const bytes = Buffer.byteLength(notice)
-      sink.send(notice)
+      const { text, notice } = slowConsumerNotice(sub)
+      const bytes = Buffer.byteLength(text)
+      sink.send(text)
+      if (written.notices === NO_NOTICES) written.notices = []
+      written.notices.push(notice)
       budget -= bytes
       written.frames++
       written.bytes += bytes
@@ -453,10 +448,11 @@ export class Connection {
     }
   }
 
-  /** The SLOW_CONSUMER frame for what `sub` lost since its last notice; resets the count and records the notice. */
-  private slowConsumerNotice(sub: Subscription): string {
-    const dropped = sub.takeUnreported()
-    this.noticed(sub.topic.name, dropped)
-    return slowConsumerFrame(sub.topic.name, dropped, sub.queue.capacity)
-  }
+}
+
+/** The SLOW_CONSUMER frame for what `sub` lost since its last notice, and the notice for the hub's report; resets the count. */
+function slowConsumerNotice(sub: Subscription): { text: string; notice: Notice } {
+  const dropped = sub.takeUnreported()
+  const topic = sub.topic.name
+  return { text: slowConsumerFrame(topic, dropped, sub.queue.capacity), notice: { topic, dropped } }
 }

@@ -17,7 +17,7 @@ import { CloseCode, CloseReason, ErrorCode, HeraldError } from '../errors'
 import type { History, Publication } from '../engine/engine'
 import { errorFrame, infoFrame } from '../protocol/server-frames'
 import { SlotList } from '../util/slot-list'
-import { Connection, type OutboundFrame } from './connection'
+import { Connection, type Notice, type OutboundFrame } from './connection'
 import { LocalTopic } from './local-topic'
 import { type HubObserver, noopObserver } from './observer'
 import type { NativeFanout, Sink } from './sink'
@@ -279,7 +279,7 @@ export class Hub {
     const sub = connection.subscription(topicName)
     if (!sub) return 'none'
     this.settle(connection)
-    connection.retire(sub)
+    this.reportNotice(connection, connection.retire(sub))
     return this.detach(sub) ? 'emptied' : 'ok'
   }
 
@@ -361,7 +361,7 @@ export class Hub {
       const connection = sub.connection
       this.settle(connection)
       this.leaveNative(sub)
-      connection.retire(sub)
+      this.reportNotice(connection, connection.retire(sub))
       // Not a reply to anything the client sent: it does not count against the unread-reply bound.
       connection.pushReply(this.frame(notice))
       this.schedule(connection)
@@ -716,11 +716,16 @@ export class Hub {
     this.settle(connection)
     const written = connection.flush(this.options.socketHighWaterBytes)
     if (written.frames > 0) this.observer.delivered(written.frames, written.bytes, written.events)
-    for (const n of connection.takeNotices()) this.observer.slowConsumer('notice', { connection: connection.id, topic: n.topic, dropped: n.dropped })
+    for (const notice of written.notices) this.reportNotice(connection, notice)
     if (connection.closed || !connection.hasPending()) return
     // Bun reports drain only after it had to buffer; if the kernel took everything, try again next turn.
     if (connection.sink.bufferedAmount() === 0) this.schedule(connection)
     else this.stall(connection)
+  }
+
+  /** A SLOW_CONSUMER notice queued or written on `connection`, to the observer. */
+  private reportNotice(connection: Connection, notice: Notice | undefined): void {
+    if (notice) this.observer.slowConsumer('notice', { connection: connection.id, topic: notice.topic, dropped: notice.dropped })
   }
 
   private stall(connection: Connection): void {

@@ -3,18 +3,21 @@
  * reads the hub's one shared empty queue and owns none (idle memory per
  * connection, docs/performance.md "Sixth pass"); the first frame queued on it
  * gives it its own, and nothing queued or dropped on one subscription ever
- * shows in another's. The hub alone, with fake sinks.
+ * shows in another's; a subscription that ends with drops not yet reported
+ * still delivers its SLOW_CONSUMER notice, reported to the observer once
+ * (Connection.retire returns it). The hub alone, with fake sinks.
  */
 import { describe, expect, test } from 'bun:test'
 import { Hub } from '../../src/hub/hub'
+import { type HubObserver, noopObserver, type SlowConsumerEpisode } from '../../src/hub/observer'
 import type { Subscription } from '../../src/hub/subscription'
 import { ackFrame } from '../../src/protocol/server-frames'
 import { FakeSink, publication, turn } from '../helpers/fake-sink'
 
 const QUEUE = 10
 
-function setup() {
-  const hub = new Hub({ queueSize: QUEUE, historySize: 10, slowConsumerPolicy: 'drop_oldest', socketHighWaterBytes: 1 << 20 })
+function setup(observer: HubObserver = noopObserver) {
+  const hub = new Hub({ queueSize: QUEUE, historySize: 10, slowConsumerPolicy: 'drop_oldest', socketHighWaterBytes: 1 << 20 }, observer)
   const subscribe = (topic: string, clientId: string) => {
     const sink = new FakeSink()
     const sub = hub.beginSubscribe(hub.connect(sink), topic, clientId)
@@ -73,6 +76,29 @@ describe('Subscription queue', () => {
     expect(frames.slice(1).map((f) => f.seq)).toEqual(Array.from({ length: QUEUE }, (_, i) => i + 4))
     expect(slow.sub.unreported).toBe(0)
     expect(idle[0]!.queue.size).toBe(0)
+    hub.closeAll(1001, 'done')
+  })
+
+  test('a subscription that ends with drops unreported hands its SLOW_CONSUMER notice to the client before what follows, reported once', async () => {
+    const notices: SlowConsumerEpisode[] = []
+    const { hub, subscribe } = setup({ ...noopObserver, slowConsumer: (kind, episode) => void (kind === 'notice' && notices.push(episode)) })
+    const slow = subscribe('t', 'slow')
+    await turn()
+    slow.sink.take()
+    slow.sink.stall()
+    for (let seq = 1; seq <= QUEUE + 3; seq++) hub.publication(publication('t', seq))
+    await turn()
+    expect(hub.unsubscribe(slow.sub.connection, 't')).toBe('emptied')
+    hub.reply(slow.sub.connection, JSON.stringify({ type: 'ack', request_id: 'u' }))
+    expect(notices).toEqual([{ connection: slow.sub.connection.id, topic: 't', dropped: 3 }])
+    slow.sink.unstall()
+    hub.drained(slow.sub.connection)
+    await turn()
+    const frames = slow.sink.take()
+    expect(frames[0]).toMatchObject({ type: 'error', topic: 't', error: { code: 'SLOW_CONSUMER', dropped: 3 } })
+    expect(frames.slice(1, -1).map((f) => f.seq)).toEqual(Array.from({ length: QUEUE }, (_, i) => i + 4))
+    expect(frames.at(-1)).toMatchObject({ type: 'ack', request_id: 'u' })
+    expect(notices).toHaveLength(1)
     hub.closeAll(1001, 'done')
   })
 })
