@@ -19,7 +19,7 @@ const PENDING = 4
 const PRESENCE = 8
 
 /** What a subscription's queue allows of it: every read, and `shift` (a no-op on an empty queue). Pushes go through `Subscription.ownQueue`. */
-export type QueueView = Pick<SubscriptionQueue, 'size' | 'capacity' | 'peek' | 'shift' | 'unreported'>
+export type QueueView = Readonly<Pick<SubscriptionQueue, 'size' | 'capacity' | 'peek' | 'shift' | 'unreported'>>
 
 /**
  * A subscription's bounded drop-oldest queue of frames not yet written to the
