@@ -9,6 +9,8 @@
  *
  *   bun bench/hub-alone.ts [checkout root]...   (default: this checkout)
  */
+import { median } from './run'
+
 const roots = process.argv.length > 2 ? process.argv.slice(2) : [`${import.meta.dir}/..`]
 const SUBSCRIBERS = 100
 const ROUNDS = 20
@@ -46,7 +48,6 @@ async function target(root: string): Promise<Target> {
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!
 const targets: Target[] = []
 for (const root of roots) targets.push(await target(root))
 await turn()

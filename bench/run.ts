@@ -54,7 +54,8 @@ export function suite(quick: boolean): Scenario[] {
       ]
 }
 
-const median = (xs: number[]) => {
+/** The median (the mean of the two middle values for an even count). */
+export const median = (xs: number[]) => {
   const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b)
   if (s.length === 0) return NaN
   const m = Math.floor(s.length / 2)

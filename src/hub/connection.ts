@@ -447,7 +447,6 @@ export class Connection {
       budget = this.writeSubscription(best, budget, Math.min(nextSerial, replySerial))
     }
   }
-
 }
 
 /** The SLOW_CONSUMER frame for what `sub` lost since its last notice, and the notice for the hub's report; resets the count. */
