@@ -17,7 +17,12 @@
  *             that lets herald cast natively without ever overfilling a slow socket), then one
  *             `server.publish` each; the acks wait with them and go out corked, after the casts
  *             (herald's order: a connection's replies are written at its flush);
- *   all       every one of the above.
+ *   all       every one of the above;
+ * and two that are not obligations but herald's surroundings, not in `all`:
+ *   imports   the process first loads every module herald's entry point loads
+ *             (src/cli/commands.ts, src/cli/serve.ts: Elysia, TypeBox, jose, ioredis, the engines,
+ *             the dashboard's routes …) and uses none of them;
+ *   handlers  the socket also has the drain, ping and pong handlers herald's has (through Elysia).
  *
  *   FLOOR=all BENCH_PROJECT_SERVER=bench/protocol-floor-server.ts bun run bench/run.ts --only 'fanout_100_w64$'
  *
@@ -48,6 +53,9 @@ const VALIDATE = on('validate')
 const HISTORY = on('history')
 const EPOCH = on('epoch')
 const TURN = on('turn')
+const IMPORTS = wanted.has('imports')
+const HANDLERS = wanted.has('handlers')
+if (IMPORTS) await Promise.all([import('../src/cli/commands'), import('../src/cli/serve')])
 const HISTORY_SIZE = Number(process.env.HISTORY_SIZE ?? 100)
 /** herald's SOCKET_HIGH_WATER_BYTES default: the room check reads each socket against it. */
 const HIGH_WATER = 1024 * 1024
@@ -156,6 +164,7 @@ const server = Bun.serve<{ acks: string[] }>({
           reply(ws, JSON.stringify({ type: 'pong', request_id: frame.request_id, ts: new Date().toISOString() }))
       }
     },
+    ...(HANDLERS ? { drain(ws: Socket) { ws.data.acks.length }, ping(ws: Socket) { ws.data.acks.length }, pong(ws: Socket) { ws.data.acks.length } } : {}),
     close(ws: Socket) {
       for (const topic of topics.values()) topic.subscribers.delete(ws)
     },
