@@ -126,6 +126,15 @@ export class PubSub implements EngineHandler {
     this.hub.reply(connection, text)
   }
 
+  /** The transport runs `connection`'s message handler between these two (Hub.enterHandler). */
+  enterHandler(connection: Connection): void {
+    this.hub.enterHandler(connection)
+  }
+
+  leaveHandler(): void {
+    this.hub.leaveHandler()
+  }
+
   /**
    * Queues the ack (with the topic's seq and epoch), then up to lastN messages
    * of history, then live events: no gap, no duplicate. Throws (or rejects

@@ -272,7 +272,16 @@ class SocketData extends BunSocketSink implements LivePeer, ClientContext {
     observer.messageBytes(typeof message === 'string' ? Buffer.byteLength(message) : message.byteLength)
     const session = this.session
     if (!session || this.closing) return
-    if (dispatchFrame(this, message) === 'abusive') {
+    // Bun corks the socket while this handler runs: replies written at once join its one write (Hub.enterHandler).
+    const { pubsub } = this.route
+    pubsub.enterHandler(session)
+    let verdict: 'ok' | 'abusive'
+    try {
+      verdict = dispatchFrame(this, message)
+    } finally {
+      pubsub.leaveHandler()
+    }
+    if (verdict === 'abusive') {
       log.warn('rate_limit_close', { session: session.id, sub: this.auth.sub })
       // After the pending flush (queued earlier on the same turn), so the last RATE_LIMITED reply goes out first.
       setImmediate(() => this.end(CloseCode.RATE_LIMIT_ABUSE, CloseReason.RATE_LIMIT_ABUSE, 'after-delivery'))

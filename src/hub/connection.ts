@@ -301,6 +301,11 @@ export class Connection {
     if (this.deferMark === topic) this.deferMark = undefined
   }
 
+  /** Nothing waits here at all: no deferred topic, no reply, no subscription listed as active (queued frames or a notice, even if a flush has emptied it since). */
+  idle(): boolean {
+    return this.deferred === undefined && this.pendingReplies() === 0 && this.active.length === 0
+  }
+
   hasPending(): boolean {
     if (this.deferred !== undefined || this.pendingReplies() > 0) return true
     for (const sub of this.active) if (sub.queue.size > 0) return true

@@ -123,6 +123,12 @@ export class Hub {
   private castTopics: LocalTopic[] = []
   /** Counts flushes of dirty connections: the event-loop turns, as the hub sees them (a topic tries `defer` once per turn). */
   private turnId = 0
+  /**
+   * The connection whose own message handler the transport is running
+   * (`enterHandler`), where the runtime corks its socket: a reply written
+   * there joins the handler's one write instead of waiting for the flush.
+   */
+  private inHandler: Connection | undefined
 
   constructor(
     private readonly options: HubOptions,
@@ -402,12 +408,44 @@ export class Hub {
     }
   }
 
-  /** Queues a reply frame for one connection, in order with its events. */
+  /** Queues a reply frame for one connection, in order with its events (or writes it at once: `writeThrough`). */
   reply(connection: Connection, text: string): void {
     if (connection.closed) return
+    if (connection === this.inHandler && this.writeThrough(connection, text)) return
     this.settle(connection)
     this.queueReply(connection, this.frame(text))
     this.schedule(connection)
+  }
+
+  /**
+   * The transport is about to run `connection`'s message handler (its socket
+   * corked by the runtime until the handler returns); `leaveHandler` ends it.
+   */
+  enterHandler(connection: Connection): void {
+    this.inHandler = connection
+  }
+
+  leaveHandler(): void {
+    this.inHandler = undefined
+  }
+
+  /**
+   * A reply inside the connection's own message handler, with nothing else
+   * waiting on it (no reply, no queued event or notice, no deferred topic, no
+   * flush pending) and its socket below SOCKET_HIGH_WATER_BYTES, is written
+   * at once: it is what the flush would write first, and the runtime's cork
+   * joins it to the handler's other writes. If the socket then reports
+   * backpressure, the connection stalls and the next replies queue, counted
+   * in bytes, as after a flush. Returns false when it must queue instead.
+   */
+  private writeThrough(connection: Connection, text: string): boolean {
+    if (connection.scheduled || connection.stalled || !connection.idle()) return false
+    const sink = connection.sink
+    if (sink.bufferedAmount() >= this.options.socketHighWaterBytes) return false
+    const sent = sink.send(text)
+    this.observer.delivered(1, Buffer.byteLength(text), 0)
+    if (sent < 0) this.stall(connection)
+    return true
   }
 
   /** Open connections. */
