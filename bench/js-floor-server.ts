@@ -19,7 +19,7 @@
  * A bench tool, not part of herald. Env: PORT (0 = any), HOST, FLOOR_MODE.
  */
 import type { ServerWebSocket } from 'bun'
-import { referenceFetch } from './lib/reference-http'
+import { referenceAck, referenceFetch, referencePong } from './lib/reference-http'
 
 interface Client {
   pending: string[]
@@ -33,7 +33,6 @@ const subscribers = new Map<string, Set<Socket>>()
 const topics = new Set<string>()
 let dirty: Socket[] = []
 let flushQueued = false
-const ok = (type: string, request_id: unknown, topic?: unknown) => JSON.stringify({ type, request_id, topic, status: 'ok', ts: new Date().toISOString() })
 
 function flush(): void {
   flushQueued = false
@@ -83,12 +82,12 @@ const server = Bun.serve<Client>({
           let set = subscribers.get(frame.topic)
           if (!set) subscribers.set(frame.topic, (set = new Set()))
           set.add(ws)
-          deliver(ws, ok('ack', frame.request_id, frame.topic))
+          deliver(ws, referenceAck(frame.request_id, frame.topic))
           return
         }
         case 'unsubscribe':
           subscribers.get(frame.topic)?.delete(ws)
-          deliver(ws, ok('ack', frame.request_id, frame.topic))
+          deliver(ws, referenceAck(frame.request_id, frame.topic))
           return
         case 'publish': {
           const seq = (seqs.get(frame.topic) ?? 0) + 1
@@ -96,11 +95,11 @@ const server = Bun.serve<Client>({
           const { id, payload } = frame.message
           const text = JSON.stringify({ type: 'event', topic: frame.topic, seq, message: { id, payload }, ts: new Date().toISOString() })
           for (const sub of subscribers.get(frame.topic) ?? []) deliver(sub, text)
-          deliver(ws, ok('ack', frame.request_id, frame.topic))
+          deliver(ws, referenceAck(frame.request_id, frame.topic))
           return
         }
         case 'ping':
-          deliver(ws, JSON.stringify({ type: 'pong', request_id: frame.request_id, ts: new Date().toISOString() }))
+          deliver(ws, referencePong(frame.request_id))
       }
     },
     close(ws: Socket) {

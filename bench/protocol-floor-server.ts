@@ -31,7 +31,7 @@
 import type { ServerWebSocket } from 'bun'
 import { decodeFrame } from '../src/protocol/decode-frame'
 import { ackFrame } from '../src/protocol/server-frames'
-import { referenceFetch } from './lib/reference-http'
+import { referenceAck, referenceFetch, referencePong } from './lib/reference-http'
 
 type Socket = ServerWebSocket<{ acks: string[] }>
 interface Topic {
@@ -65,7 +65,6 @@ const names = new Set<string>()
 let castTopics: Topic[] = []
 let ackSockets: Socket[] = []
 let flushQueued = false
-const ok = (type: string, request_id: unknown, topic?: unknown) => JSON.stringify({ type, request_id, topic, status: 'ok', ts: new Date().toISOString() })
 
 function topicOf(name: string): Topic {
   let topic = topics.get(name)
@@ -140,12 +139,12 @@ const server = Bun.serve<{ acks: string[] }>({
         case 'subscribe':
           ws.subscribe(frame.topic)
           topicOf(frame.topic).subscribers.add(ws)
-          reply(ws, ok('ack', frame.request_id, frame.topic))
+          reply(ws, referenceAck(frame.request_id, frame.topic))
           return
         case 'unsubscribe':
           ws.unsubscribe(frame.topic)
           topicOf(frame.topic).subscribers.delete(ws)
-          reply(ws, ok('ack', frame.request_id, frame.topic))
+          reply(ws, referenceAck(frame.request_id, frame.topic))
           return
         case 'publish': {
           const topic = topicOf(frame.topic)
@@ -157,13 +156,14 @@ const server = Bun.serve<{ acks: string[] }>({
             if (topic.turn.length === 0) castTopics.push(topic)
             topic.turn.push(event)
           } else server.publish(frame.topic, event)
-          reply(ws, EPOCH ? ackFrame(frame.request_id, frame.topic, { seq, epoch: topic.epoch }) : ok('ack', frame.request_id, frame.topic))
+          reply(ws, EPOCH ? ackFrame(frame.request_id, frame.topic, { seq, epoch: topic.epoch }) : referenceAck(frame.request_id, frame.topic))
           return
         }
         case 'ping':
-          reply(ws, JSON.stringify({ type: 'pong', request_id: frame.request_id, ts: new Date().toISOString() }))
+          reply(ws, referencePong(frame.request_id))
       }
     },
+    // Each reads a property of ws.data, as Elysia's forwarders do (`ws.data.drain?.(ws)`).
     ...(HANDLERS ? { drain(ws: Socket) { ws.data.acks.length }, ping(ws: Socket) { ws.data.acks.length }, pong(ws: Socket) { ws.data.acks.length } } : {}),
     close(ws: Socket) {
       for (const topic of topics.values()) topic.subscribers.delete(ws)

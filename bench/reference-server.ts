@@ -7,11 +7,10 @@
  * backpressureLimit). Env: PORT (0 = any), HOST. Logs herald's "listening" line.
  */
 import type { ServerWebSocket } from 'bun'
-import { referenceFetch } from './lib/reference-http'
+import { referenceAck, referenceFetch, referencePong } from './lib/reference-http'
 
 const seqs = new Map<string, number>()
 const topics = new Set<string>()
-const ok = (type: string, request_id: unknown, topic?: unknown) => JSON.stringify({ type, request_id, topic, status: 'ok', ts: new Date().toISOString() })
 
 const server = Bun.serve({
   port: Number(process.env.PORT ?? 8081),
@@ -25,22 +24,22 @@ const server = Bun.serve({
       switch (frame.type) {
         case 'subscribe':
           ws.subscribe(frame.topic)
-          ws.sendText(ok('ack', frame.request_id, frame.topic))
+          ws.sendText(referenceAck(frame.request_id, frame.topic))
           return
         case 'unsubscribe':
           ws.unsubscribe(frame.topic)
-          ws.sendText(ok('ack', frame.request_id, frame.topic))
+          ws.sendText(referenceAck(frame.request_id, frame.topic))
           return
         case 'publish': {
           const seq = (seqs.get(frame.topic) ?? 0) + 1
           seqs.set(frame.topic, seq)
           const { id, payload } = frame.message
           server.publish(frame.topic, JSON.stringify({ type: 'event', topic: frame.topic, seq, message: { id, payload }, ts: new Date().toISOString() }))
-          ws.sendText(ok('ack', frame.request_id, frame.topic))
+          ws.sendText(referenceAck(frame.request_id, frame.topic))
           return
         }
         case 'ping':
-          ws.sendText(JSON.stringify({ type: 'pong', request_id: frame.request_id, ts: new Date().toISOString() }))
+          ws.sendText(referencePong(frame.request_id))
       }
     },
   },

@@ -1,7 +1,8 @@
 /**
- * The HTTP side the benchmark's stand-in servers share (bench/reference-server.ts,
- * bench/js-floor-server.ts): the upgrade on /ws, a /health, and POST /topics
- * that only records the name. Nothing else of herald's REST API.
+ * What the benchmark's stand-in servers share (bench/reference-server.ts,
+ * bench/js-floor-server.ts, bench/protocol-floor-server.ts): the HTTP side (the
+ * upgrade on /ws, a /health, and POST /topics that only records the name;
+ * nothing else of herald's REST API) and their bare ack and pong frames.
  */
 import type { Server } from 'bun'
 
@@ -19,3 +20,8 @@ export function referenceFetch<T>(topics: Set<string>, data: () => T) {
     return new Response('not found', { status: 404 })
   }
 }
+
+/** The stand-ins' ack: herald's shape without seq or epoch (bench/protocol-floor-server.ts's FLOOR=epoch uses herald's own). */
+export const referenceAck = (request_id: unknown, topic?: unknown) => JSON.stringify({ type: 'ack', request_id, topic, status: 'ok', ts: new Date().toISOString() })
+
+export const referencePong = (request_id: unknown) => JSON.stringify({ type: 'pong', request_id, ts: new Date().toISOString() })
