@@ -119,7 +119,7 @@ function table(reports: ScenarioReport[], scenarios: Scenario[]): string {
   for (const rep of reports) {
     const spec = scenarios.find((s) => s.name === rep.scenario)!
     for (const m of spec.metrics) {
-      const ratio = m.key === 'lost' ? '' : fmt(rep.ratio[m.key])
+      const ratio = m.key === 'lost' || rep.reference[m.key] === 0 ? '' : fmt(rep.ratio[m.key])
       rows.push([rep.scenario, m.label, fmt(rep.project[m.key]), fmt(rep.reference[m.key]), ratio])
     }
   }

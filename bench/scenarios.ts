@@ -188,6 +188,8 @@ export async function fanoutRun(server: ServerHandle, o: FanoutOptions): Promise
       deliveries_per_cpu_s: round(rate / (cpu.serverCpu / 100)),
       // CPU-seconds of the server process per million deliveries: independent of how busy the load generator is.
       server_cpu_s_per_m_deliveries: round((cpu.serverCpu / 100) * cpu.seconds / ((n * published) / 1e6), 4),
+      // Of that, what the JIT compiler threads took (a fresh server compiles its hot code during the run).
+      server_jit_cpu_s_per_m_deliveries: round((cpu.serverJitCpu / 100) * cpu.seconds / ((n * published) / 1e6), 4),
       messages: published,
       lost,
       extra,
@@ -258,6 +260,7 @@ export function fanout(subscribers: number, durationMs: number, options: FanoutS
       { key: 'deliveries_per_s', label: 'deliveries/s', better: 'higher' },
       { key: 'deliveries_per_cpu_s', label: 'deliveries per server CPU-second', better: 'higher' },
       { key: 'server_cpu_s_per_m_deliveries', label: 'server CPU-s per million deliveries', better: 'lower' },
+      { key: 'server_jit_cpu_s_per_m_deliveries', label: 'of which its JIT compiler threads', better: 'info' },
       { key: 'lost', label: 'lost (must be 0)', better: 'lower' },
       { key: 'server_cpu_pct', label: 'server CPU %', better: 'info' },
       { key: 'loadgen_cpu_pct', label: 'load generator CPU %', better: 'info' },

@@ -5,7 +5,7 @@
  */
 import type { Subprocess } from 'bun'
 import { resolve } from 'node:path'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 
 export type Target = 'project' | 'reference'
 export const ROOT = resolve(import.meta.dir, '../..')
@@ -154,19 +154,59 @@ export async function settledRssBytes(pid: number, maxMs = 6000, everyMs = 500):
   return last
 }
 
-/** Measures CPU% of the server and of this load generator over an interval. */
+/**
+ * CPU seconds (user + system) of a process's threads whose name starts with
+ * `prefix`, from /proc/<pid>/task/<tid>/stat (JSC names its compiler threads
+ * "JITWorker"). A thread that exits between two readings takes its share with
+ * it: read it only for long-lived threads.
+ */
+export function threadCpuSeconds(pid: number, prefix: string): number {
+  let ticks = 0
+  let tids: string[]
+  try {
+    tids = readdirSync(`/proc/${pid}/task`)
+  } catch {
+    return NaN
+  }
+  for (const tid of tids) {
+    let stat: string
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+    } catch {
+      continue // the thread ended since the listing
+    }
+    const close = stat.lastIndexOf(')')
+    if (!stat.slice(stat.indexOf('(') + 1, close).startsWith(prefix)) continue
+    const fields = stat.slice(close + 2).split(' ')
+    ticks += Number(fields[11]) + Number(fields[12])
+  }
+  return ticks / CLK_TCK
+}
+
+/** The name prefix of JSC's JIT compiler threads. */
+const JIT_THREADS = 'JITWorker'
+
+/**
+ * Measures CPU% of the server and of this load generator over an interval,
+ * and the part of the server's that its JIT compiler threads took
+ * (`serverJitCpu`: compiling the hot code, most of it in a fresh server's
+ * first seconds; docs/performance.md, "Eighth pass").
+ */
 export class CpuMeter {
   private readonly t0 = performance.now()
   private readonly server0: number
+  private readonly jit0: number
   private readonly self0 = process.cpuUsage()
   constructor(private readonly pid: number) {
     this.server0 = cpuSeconds(pid)
+    this.jit0 = threadCpuSeconds(pid, JIT_THREADS)
   }
-  read(): { serverCpu: number; loadgenCpu: number; seconds: number } {
+  read(): { serverCpu: number; serverJitCpu: number; loadgenCpu: number; seconds: number } {
     const seconds = (performance.now() - this.t0) / 1000
     const self = process.cpuUsage(this.self0)
     return {
       serverCpu: round((100 * (cpuSeconds(this.pid) - this.server0)) / seconds, 1),
+      serverJitCpu: round((100 * (threadCpuSeconds(this.pid, JIT_THREADS) - this.jit0)) / seconds, 1),
       loadgenCpu: round((100 * (self.user + self.system)) / 1e6 / seconds, 1),
       seconds,
     }
