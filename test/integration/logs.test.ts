@@ -48,6 +48,20 @@ describe('logger', () => {
     expect(lines[0]).toContain('[redacted]')
   })
 
+  test('censoring replaces only the secret values, in the line, never in the caller’s objects', () => {
+    const { log, events } = capture()
+    const headers = { 'x-api-key': 'sekrit-1', accept: 'text/plain' }
+    const fields = { token: 'sekrit-2', session: 's1', headers, limits: { max: 3 }, tags: ['a', 'b'] }
+    log.info('request', fields)
+    log.info('request', fields)
+    for (const line of events())
+      expect(line).toMatchObject({ event: 'request', token: '[redacted]', session: 's1', headers: { 'x-api-key': '[redacted]', accept: 'text/plain' }, limits: { max: 3 }, tags: ['a', 'b'] })
+    // The objects the caller passed still hold what it put there (the second line was censored from them too).
+    expect(fields.token).toBe('sekrit-2')
+    expect(fields.headers).toBe(headers)
+    expect(headers['x-api-key']).toBe('sekrit-1')
+  })
+
   test('pretty format is one human-readable line per event', () => {
     const lines: string[] = []
     const log = createLogger('info', { format: 'pretty', write: (l) => lines.push(l) })
