@@ -36,32 +36,32 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !ArrayBuffer.isView(value)
 }
 
-/** `record` with its secret fields (SECRET_FIELDS, defined values only) censored: a shallow copy, or `record` itself when it has none. */
-function censorTopLevel(record: Record<string, unknown>): Record<string, unknown> {
+/**
+ * `record` with every secret field (SECRET_FIELDS, defined values only)
+ * censored, and `levelsBelow` levels of its object values the same way, as
+ * new objects only where something is replaced: the caller's objects are
+ * never changed, and a record with no secret is returned as it is.
+ */
+function censor(record: Record<string, unknown>, levelsBelow: number): Record<string, unknown> {
   let out: Record<string, unknown> | undefined
-  for (const key of Object.keys(record)) if (SECRET_FIELDS.has(key) && record[key] !== undefined) (out ??= { ...record })[key] = CENSORED
+  for (const key of Object.keys(record)) {
+    const value = record[key]
+    let censored = value
+    if (SECRET_FIELDS.has(key)) censored = value === undefined ? value : CENSORED
+    else if (levelsBelow > 0 && isRecord(value)) censored = censor(value, levelsBelow - 1)
+    if (censored !== value) (out ??= { ...record })[key] = censored
+  }
   return out ?? record
 }
 
 /**
  * A line's fields with every secret field censored at the top level and one
- * level down (`{ apiKey }`, `{ headers: { 'x-api-key' } }`), as new objects
- * only where something is replaced: the caller's objects are never changed,
- * and a line with no secret (every line of a running server) is not copied.
- * Pino's own wildcard redaction did this at ~9 µs a line, most of a connect
- * or disconnect line's cost (docs/performance.md, "Eighth pass").
+ * level down (`{ apiKey }`, `{ headers: { 'x-api-key' } }`); a line with no
+ * secret (every line of a running server) is not copied. Pino's own wildcard
+ * redaction did this at ~9 µs a line, most of a connect or disconnect line's
+ * cost (docs/performance.md, "Eighth pass").
  */
-function censorSecrets(fields: Record<string, unknown>): Record<string, unknown> {
-  let out: Record<string, unknown> | undefined
-  for (const key of Object.keys(fields)) {
-    const value = fields[key]
-    let censored = value
-    if (SECRET_FIELDS.has(key)) censored = value === undefined ? value : CENSORED
-    else if (isRecord(value)) censored = censorTopLevel(value)
-    if (censored !== value) (out ??= { ...fields })[key] = censored
-  }
-  return out ?? fields
-}
+const censorSecrets = (fields: Record<string, unknown>) => censor(fields, 1)
 
 export interface LoggerOptions {
   format?: LogFormat

@@ -122,12 +122,18 @@ export async function startServer(target: Target, env: Record<string, string> = 
 
 /** CPU seconds (user + system) of a process, from /proc/<pid>/stat. */
 export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  // fields[0] is field 3 (state); utime is field 14, stime field 15.
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK
+  return statLine(readFileSync(`/proc/${pid}/stat`, 'utf8')).seconds
 }
 const CLK_TCK = 100
+
+/** A /proc stat line (a process's or a thread's): its name and its CPU seconds (user + system). */
+function statLine(stat: string): { name: string; seconds: number } {
+  // The name sits in parentheses and may hold spaces; the fields after it start at field 3 (state).
+  const close = stat.lastIndexOf(')')
+  const fields = stat.slice(close + 2).split(' ')
+  // utime is field 14, stime field 15.
+  return { name: stat.slice(stat.indexOf('(') + 1, close), seconds: (Number(fields[11]) + Number(fields[12])) / CLK_TCK }
+}
 
 /** Resident set size in bytes, from /proc/<pid>/status (VmRSS). */
 export function rssBytes(pid: number): number {
@@ -161,7 +167,7 @@ export async function settledRssBytes(pid: number, maxMs = 6000, everyMs = 500):
  * it: read it only for long-lived threads.
  */
 export function threadCpuSeconds(pid: number, prefix: string): number {
-  let ticks = 0
+  let seconds = 0
   let tids: string[]
   try {
     tids = readdirSync(`/proc/${pid}/task`)
@@ -175,12 +181,10 @@ export function threadCpuSeconds(pid: number, prefix: string): number {
     } catch {
       continue // the thread ended since the listing
     }
-    const close = stat.lastIndexOf(')')
-    if (!stat.slice(stat.indexOf('(') + 1, close).startsWith(prefix)) continue
-    const fields = stat.slice(close + 2).split(' ')
-    ticks += Number(fields[11]) + Number(fields[12])
+    const thread = statLine(stat)
+    if (thread.name.startsWith(prefix)) seconds += thread.seconds
   }
-  return ticks / CLK_TCK
+  return seconds
 }
 
 /** The name prefix of JSC's JIT compiler threads. */

@@ -11,7 +11,8 @@
  * costs one write per connection, not one per message. A connection whose
  * sink is backed up is skipped until the transport reports drain (or the
  * stall poll sees its buffer go down); meanwhile its queues fill and drop
- * their oldest.
+ * their oldest. A reply made inside its own connection's message handler,
+ * with nothing else waiting there, is written at once instead (`writeThrough`).
  */
 import { CloseCode, CloseReason, ErrorCode, HeraldError } from '../errors'
 import type { History, Publication } from '../engine/engine'
