@@ -5,15 +5,14 @@
  * is a terminal). The rest of the code sees only `Logger` (an event name plus
  * fields), so the library stays replaceable.
  *
- * Why pino: levels that cost nothing when disabled and a fast synchronous
- * writer. It runs under Bun and inside a `bun build --compile`
+ * Why pino: levels that cost nothing when disabled, redaction, and a fast
+ * synchronous writer. It runs under Bun and inside a `bun build --compile`
  * binary as long as no transport (worker thread) is used, so pretty printing
  * runs in-process (pino-pretty's formatter) and JSON goes straight to fd 1.
  *
  * Secrets: callers pass only what is safe (the start-up line goes through
- * `redactConfig`), and as a second line of defence every line written has
- * the fields that could carry a key censored, at the top level and one level
- * down (`censorSecrets`).
+ * `redactConfig`), and as a second line of defence pino censors the fields
+ * that could carry a key wherever they appear.
  */
 import pino, { type DestinationStream } from 'pino'
 
@@ -28,40 +27,8 @@ export interface Logger {
 }
 
 /** Field names censored in every log line, at the top level and one level down. */
-const SECRET_FIELDS = new Set(['apiKey', 'api_key', 'API_KEY', 'x-api-key', 'authorization', 'token', 'tokenHmacSecret', 'TOKEN_HMAC_SECRET'])
-const CENSORED = '[redacted]'
-
-/** An object whose own keys are checked for secrets (one level down): not an array, a buffer or a typed array. */
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !ArrayBuffer.isView(value)
-}
-
-/**
- * `record` with every secret field (SECRET_FIELDS, defined values only)
- * censored, and `levelsBelow` levels of its object values the same way, as
- * new objects only where something is replaced: the caller's objects are
- * never changed, and a record with no secret is returned as it is.
- */
-function censor(record: Record<string, unknown>, levelsBelow: number): Record<string, unknown> {
-  let out: Record<string, unknown> | undefined
-  for (const key of Object.keys(record)) {
-    const value = record[key]
-    let censored = value
-    if (SECRET_FIELDS.has(key)) censored = value === undefined ? value : CENSORED
-    else if (levelsBelow > 0 && isRecord(value)) censored = censor(value, levelsBelow - 1)
-    if (censored !== value) (out ??= { ...record })[key] = censored
-  }
-  return out ?? record
-}
-
-/**
- * A line's fields with every secret field censored at the top level and one
- * level down (`{ apiKey }`, `{ headers: { 'x-api-key' } }`); a line with no
- * secret (every line of a running server) is not copied. Pino's own wildcard
- * redaction did this at ~9 µs a line, most of a connect or disconnect line's
- * cost (docs/performance.md, "Eighth pass").
- */
-const censorSecrets = (fields: Record<string, unknown>) => censor(fields, 1)
+const SECRET_FIELDS = ['apiKey', 'api_key', 'API_KEY', 'x-api-key', 'authorization', 'token', 'tokenHmacSecret', 'TOKEN_HMAC_SECRET']
+const REDACT_PATHS = SECRET_FIELDS.flatMap((f) => [`["${f}"]`, `*["${f}"]`])
 
 export interface LoggerOptions {
   format?: LogFormat
@@ -90,8 +57,8 @@ export function createLogger(level: LogLevel = 'info', options: LoggerOptions = 
       messageKey: 'event',
       base: undefined,
       timestamp: pino.stdTimeFunctions.isoTime,
-      // `log` sees the fields of each line written (not of lines below the level).
-      formatters: { level: (label) => ({ level: label }), log: censorSecrets },
+      formatters: { level: (label) => ({ level: label }) },
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     },
     destination,
   )
