@@ -12,7 +12,7 @@
  *
  * Secrets: callers pass only what is safe (the start-up line goes through
  * `redactConfig`), and as a second line of defence pino censors the fields
- * that could carry a key wherever they appear.
+ * that could carry a key, at the top level and one level down (REDACT_PATHS).
  */
 import pino, { type DestinationStream } from 'pino'
 
